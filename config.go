@@ -1,0 +1,133 @@
+package idempotency
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+)
+
+// Default values of [Config] fields left zero.
+const (
+	DefaultTTL              = 24 * time.Hour
+	DefaultLease            = 30 * time.Second
+	DefaultMaxResponseBytes = 4 << 20
+)
+
+// Config tunes a [Manager]. The zero value is usable: every field has a
+// default. A Config is copied by [New]; changing it afterwards has no effect.
+type Config struct {
+	// Namespace names the operation, so one key can be used by several
+	// operations without colliding: identity is (Namespace, key). It
+	// follows the same rules as keys, except that it may be empty.
+	// Defaults to "".
+	Namespace string
+
+	// TTL is how long a finished outcome (success or permanent failure) is
+	// replayed. After it, the key is free again, for any request. It also
+	// bounds how long an abandoned claim stays in the table after its lease
+	// ran out. Defaults to 24h.
+	TTL time.Duration
+
+	// Lease is how long a claim holds without renewal. While the function
+	// runs, the lease is renewed about every Lease/3; if the process dies,
+	// the key is free to be taken over one Lease after the last renewal.
+	// Shorter leases recover faster from crashes and cost more renewals.
+	// Defaults to 30s.
+	Lease time.Duration
+
+	// Wait is how long a duplicate call waits for the in-flight call with
+	// the same key to finish, then replays its outcome. Duplicates in the
+	// same process share one execution without polling the store;
+	// duplicates in other processes poll it with backoff. Zero makes a
+	// duplicate fail at once with [ErrInProgress]. Defaults to 0.
+	Wait time.Duration
+
+	// Codec encodes responses for the store and decodes replays. Defaults
+	// to [JSONCodec].
+	Codec Codec
+
+	// MaxResponseBytes caps an encoded response. A bigger one is not
+	// recorded: the key is released and [ErrResponseTooLarge] returned.
+	// Defaults to 4 MiB.
+	MaxResponseBytes int
+
+	// Logger receives what the caller cannot see in the returned error:
+	// failed renewals, releases and retried completions. Defaults to nil,
+	// which logs nothing.
+	Logger *slog.Logger
+}
+
+// withDefaults validates cfg and fills in its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	if err := checkNamespace(cfg.Namespace); err != nil {
+		return cfg, err
+	}
+	var errs []error
+	if cfg.TTL < 0 {
+		errs = append(errs, fmt.Errorf("TTL %v is negative", cfg.TTL))
+	}
+	if cfg.Lease < 0 {
+		errs = append(errs, fmt.Errorf("Lease %v is negative", cfg.Lease))
+	}
+	if cfg.Wait < 0 {
+		errs = append(errs, fmt.Errorf("Wait %v is negative", cfg.Wait))
+	}
+	if cfg.MaxResponseBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxResponseBytes %d is negative", cfg.MaxResponseBytes))
+	}
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("idempotency: invalid Config: %w", errors.Join(errs...))
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Codec == nil {
+		cfg.Codec = JSONCodec{}
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
+func checkNamespace(ns string) error {
+	if ns == "" {
+		return nil
+	}
+	if err := CheckKey(ns); err != nil {
+		return fmt.Errorf("idempotency: invalid Config.Namespace %q: want at most %d bytes of UTF-8 without NUL", ns, MaxKeyLen)
+	}
+	return nil
+}
+
+// MaxKeyLen is the longest key, and the longest namespace, in bytes.
+const MaxKeyLen = 255
+
+// CheckKey reports whether key is a valid idempotency key: 1 to [MaxKeyLen]
+// bytes of valid UTF-8 without NUL. The error wraps [ErrInvalidKey] and says
+// which rule the key broke. Keys are compared as exact bytes: no case
+// folding, no trimming, no Unicode normalisation.
+func CheckKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: key is empty", ErrInvalidKey)
+	case len(key) > MaxKeyLen:
+		return fmt.Errorf("%w: key is %d bytes, over the limit of %d", ErrInvalidKey, len(key), MaxKeyLen)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: key is not valid UTF-8", ErrInvalidKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] == 0 {
+			return fmt.Errorf("%w: key contains a NUL byte at offset %d", ErrInvalidKey, i)
+		}
+	}
+	return nil
+}

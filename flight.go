@@ -1,0 +1,52 @@
+package idempotency
+
+import "sync"
+
+// outcome is a recorded result that a flight's leader shares with the
+// duplicates waiting on it. Its zero value means "nothing to share".
+type outcome struct {
+	settled  bool // a final answer: replayed or recorded
+	mismatch bool
+	state    State
+	payload  []byte
+}
+
+// flight is one in-process execution that duplicates wait on.
+type flight struct {
+	id   string
+	done chan struct{}
+	out  outcome // written by the leader before done is closed
+}
+
+// flightGroup tracks in-process executions by key and fingerprint, so that
+// duplicates in one process share one execution without polling the store.
+// Its zero value is ready to use.
+type flightGroup struct {
+	mu      sync.Mutex
+	flights map[string]*flight
+}
+
+// join returns the flight for key and fp and whether the caller leads it.
+func (g *flightGroup) join(key, fp string) (*flight, bool) {
+	id := key + "\x00" + fp // keys never contain NUL
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.flights[id]; ok {
+		return f, false
+	}
+	if g.flights == nil {
+		g.flights = make(map[string]*flight)
+	}
+	f := &flight{id: id, done: make(chan struct{})}
+	g.flights[id] = f
+	return f, true
+}
+
+// finish publishes the leader's outcome and wakes the flight's followers.
+func (g *flightGroup) finish(f *flight, out outcome) {
+	g.mu.Lock()
+	delete(g.flights, f.id)
+	g.mu.Unlock()
+	f.out = out
+	close(f.done)
+}

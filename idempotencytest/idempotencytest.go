@@ -1,0 +1,552 @@
+// Package idempotencytest is the conformance suite every
+// [idempotency.Store] must pass, in the spirit of testing/fstest:
+//
+//	func TestConformance(t *testing.T) {
+//		idempotencytest.Run(t, func(t *testing.T) idempotency.Store {
+//			return newEmptyStore(t) // a fresh, empty table for each test
+//		})
+//	}
+//
+// The suite checks the contract written on each Store method: one winner per
+// claim race, takeover only after the lease lapsed and only by the same
+// request, stale tokens changing nothing, expiry, release, namespaces,
+// exact-byte keys, large payloads and batched deletion of expired records.
+// Tests that need time to pass use leases and TTLs of a few milliseconds and
+// wait for the store's own clock to move past them.
+package idempotencytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idempotency"
+)
+
+// NewStore returns an empty store for one test. It is called once per
+// subtest, possibly from parallel subtests; it should register its own
+// cleanup with t.Cleanup.
+type NewStore func(t *testing.T) idempotency.Store
+
+// Long and short durations: long ones never run out during a test, short
+// ones run out almost at once.
+const (
+	long  = time.Hour
+	short = time.Millisecond
+	fp1   = "v1:1111111111111111111111111111111111111111111111111111111111111111"
+	fp2   = "v1:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+// Run runs the conformance suite against stores made by newStore.
+func Run(t *testing.T, newStore NewStore) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(*testing.T, idempotency.Store)
+	}{
+		{"ClaimNewKey", testClaimNewKey},
+		{"ClaimRace", testClaimRace},
+		{"CompleteAndReplay", testCompleteAndReplay},
+		{"FailedReplay", testFailedReplay},
+		{"CompleteRetryIsIdempotent", testCompleteRetry},
+		{"StaleTokenChangesNothing", testStaleToken},
+		{"TakeoverAfterLeaseLapse", testTakeover},
+		{"LapsedLeaseKeepsItsRequest", testLapsedLeaseMismatch},
+		{"RenewExtendsLease", testRenew},
+		{"Expiry", testExpiry},
+		{"Release", testRelease},
+		{"Namespaces", testNamespaces},
+		{"ExactByteKeys", testExactByteKeys},
+		{"LargePayload", testLargePayload},
+		{"DeleteExpiredInBatches", testDeleteExpired},
+		{"DeleteExpiredKeepsReclaimed", testDeleteKeepsReclaimed},
+		{"DeleteAbandonedClaims", testDeleteAbandoned},
+		{"RejectsInvalidInput", testInvalidInput},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+func token() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x", b)
+}
+
+func claimReq(ns, key, fp string, lease, ttl time.Duration) idempotency.ClaimRequest {
+	return idempotency.ClaimRequest{Namespace: ns, Key: key, Fingerprint: fp, Token: token(), Lease: lease, TTL: ttl}
+}
+
+func lockOf(r idempotency.ClaimRequest) idempotency.Lock {
+	return idempotency.Lock{Namespace: r.Namespace, Key: r.Key, Token: r.Token}
+}
+
+func mustClaim(t *testing.T, s idempotency.Store, r idempotency.ClaimRequest) {
+	t.Helper()
+	res, err := s.Claim(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Claim(%q): %v", r.Key, err)
+	}
+	if !res.Claimed {
+		t.Fatalf("Claim(%q) = not claimed, record %+v; want claimed", r.Key, res.Record)
+	}
+}
+
+func mustNotClaim(t *testing.T, s idempotency.Store, r idempotency.ClaimRequest) idempotency.Record {
+	t.Helper()
+	res, err := s.Claim(context.Background(), r)
+	if err != nil {
+		t.Fatalf("Claim(%q): %v", r.Key, err)
+	}
+	if res.Claimed {
+		t.Fatalf("Claim(%q) claimed; want the existing record", r.Key)
+	}
+	return res.Record
+}
+
+func mustComplete(t *testing.T, s idempotency.Store, r idempotency.ClaimRequest, state idempotency.State, payload []byte, ttl time.Duration) {
+	t.Helper()
+	if err := s.Complete(context.Background(), lockOf(r), state, payload, ttl); err != nil {
+		t.Fatalf("Complete(%q): %v", r.Key, err)
+	}
+}
+
+// eventually polls cond until it holds. It is used only where the store's
+// clock must move past a short lease or TTL; there is no signal for that.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// claimWhenFree claims r as soon as the store lets it.
+func claimWhenFree(t *testing.T, s idempotency.Store, r idempotency.ClaimRequest) {
+	t.Helper()
+	eventually(t, "key "+r.Key+" can be claimed", func() bool {
+		res, err := s.Claim(context.Background(), r)
+		if err != nil {
+			t.Fatalf("Claim(%q): %v", r.Key, err)
+		}
+		return res.Claimed
+	})
+}
+
+func testClaimNewKey(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "new-key", fp1, long, long)
+	mustClaim(t, s, r)
+	rec := mustNotClaim(t, s, claimReq("ns", "new-key", fp1, long, long))
+	if rec.State != idempotency.StateProcessing || rec.Fingerprint != fp1 || rec.Payload != nil {
+		t.Errorf("record = %+v; want processing with fingerprint %q and no payload", rec, fp1)
+	}
+	rec = mustNotClaim(t, s, claimReq("ns", "new-key", fp2, long, long))
+	if rec.Fingerprint != fp1 {
+		t.Errorf("a claim with another fingerprint saw %q; want the stored %q", rec.Fingerprint, fp1)
+	}
+}
+
+func testClaimRace(t *testing.T, s idempotency.Store) {
+	const goroutines, keys = 16, 4
+	for k := range keys {
+		key := fmt.Sprintf("race-%d", k)
+		var winners atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make(chan error, goroutines)
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res, err := s.Claim(context.Background(), claimReq("ns", key, fp1, long, long))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.Claimed {
+					winners.Add(1)
+				} else if res.Record.State != idempotency.StateProcessing {
+					errs <- fmt.Errorf("loser saw state %v; want processing", res.Record.State)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if n := winners.Load(); n != 1 {
+			t.Errorf("key %s: %d goroutines claimed it; want exactly 1", key, n)
+		}
+	}
+}
+
+func testCompleteAndReplay(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "done", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateCompleted, []byte(`{"id":"ch_1"}`), long)
+	for _, fp := range []string{fp1, fp2} {
+		rec := mustNotClaim(t, s, claimReq("ns", "done", fp, long, long))
+		if rec.State != idempotency.StateCompleted || rec.Fingerprint != fp1 || string(rec.Payload) != `{"id":"ch_1"}` {
+			t.Errorf("claim with %s: record = %+v; want completed %q with the payload", fp, rec, fp1)
+		}
+	}
+	// An empty payload is an outcome too, distinct from "none yet".
+	r2 := claimReq("ns", "empty", fp1, long, long)
+	mustClaim(t, s, r2)
+	mustComplete(t, s, r2, idempotency.StateCompleted, []byte{}, long)
+	rec := mustNotClaim(t, s, claimReq("ns", "empty", fp1, long, long))
+	if rec.State != idempotency.StateCompleted || len(rec.Payload) != 0 {
+		t.Errorf("empty payload: record = %+v", rec)
+	}
+}
+
+func testFailedReplay(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "failed", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateFailed, []byte("card declined"), long)
+	rec := mustNotClaim(t, s, claimReq("ns", "failed", fp1, long, long))
+	if rec.State != idempotency.StateFailed || string(rec.Payload) != "card declined" {
+		t.Errorf("record = %+v; want failed with the message", rec)
+	}
+}
+
+func testCompleteRetry(t *testing.T, s idempotency.Store) {
+	// A completion whose answer was lost is retried with the same token; it
+	// must not be mistaken for a lost lease.
+	r := claimReq("ns", "retry", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateCompleted, []byte("v"), long)
+	if err := s.Complete(context.Background(), lockOf(r), idempotency.StateCompleted, []byte("v"), long); err != nil {
+		t.Errorf("repeated Complete with the owner's token: %v; want nil", err)
+	}
+	if err := s.Complete(context.Background(), lockOf(r), idempotency.StateFailed, []byte("x"), long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Complete with another final state after completion: %v; want ErrLeaseLost", err)
+	}
+}
+
+func testStaleToken(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "owned", fp1, long, long)
+	mustClaim(t, s, r)
+	stale := idempotency.Lock{Namespace: "ns", Key: "owned", Token: token()}
+	ctx := context.Background()
+	if err := s.Complete(ctx, stale, idempotency.StateCompleted, []byte("stale"), long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Complete with a stale token: %v; want ErrLeaseLost", err)
+	}
+	if err := s.Renew(ctx, stale, long, long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Renew with a stale token: %v; want ErrLeaseLost", err)
+	}
+	if err := s.Release(ctx, stale); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Release with a stale token: %v; want ErrLeaseLost", err)
+	}
+	rec := mustNotClaim(t, s, claimReq("ns", "owned", fp1, long, long))
+	if rec.State != idempotency.StateProcessing {
+		t.Fatalf("after stale writes the record is %v; want still processing", rec.State)
+	}
+	// The owner's own writes still work.
+	if err := s.Renew(ctx, lockOf(r), long, long); err != nil {
+		t.Errorf("Renew by the owner: %v", err)
+	}
+	mustComplete(t, s, r, idempotency.StateCompleted, []byte("mine"), long)
+	// Writes against a missing key are stale too.
+	gone := idempotency.Lock{Namespace: "ns", Key: "never-claimed", Token: token()}
+	if err := s.Renew(ctx, gone, long, long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Renew of a missing key: %v; want ErrLeaseLost", err)
+	}
+}
+
+func testTakeover(t *testing.T, s idempotency.Store) {
+	first := claimReq("ns", "crashed", fp1, short, long)
+	mustClaim(t, s, first)
+	second := claimReq("ns", "crashed", fp1, long, long)
+	claimWhenFree(t, s, second)
+	ctx := context.Background()
+	if err := s.Complete(ctx, lockOf(first), idempotency.StateCompleted, []byte("late"), long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("late Complete by the first owner: %v; want ErrLeaseLost", err)
+	}
+	if err := s.Renew(ctx, lockOf(first), long, long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("late Renew by the first owner: %v; want ErrLeaseLost", err)
+	}
+	mustComplete(t, s, second, idempotency.StateCompleted, []byte("new owner"), long)
+	rec := mustNotClaim(t, s, claimReq("ns", "crashed", fp1, long, long))
+	if string(rec.Payload) != "new owner" {
+		t.Errorf("payload = %q; want the new owner's", rec.Payload)
+	}
+	// A lease that did not lapse is never taken over.
+	held := claimReq("ns", "held", fp1, long, long)
+	mustClaim(t, s, held)
+	mustNotClaim(t, s, claimReq("ns", "held", fp1, long, long))
+}
+
+func testLapsedLeaseMismatch(t *testing.T, s idempotency.Store) {
+	first := claimReq("ns", "lapsed", fp1, short, long)
+	mustClaim(t, s, first)
+	// Wait, through a control key claimed after it with the same short
+	// lease, until the first lease has surely lapsed.
+	control := claimReq("ns", "lapsed-control", fp1, short, long)
+	mustClaim(t, s, control)
+	claimWhenFree(t, s, claimReq("ns", "lapsed-control", fp1, long, long))
+	rec := mustNotClaim(t, s, claimReq("ns", "lapsed", fp2, long, long))
+	if rec.Fingerprint != fp1 || rec.State != idempotency.StateProcessing {
+		t.Errorf("record = %+v; want the lapsed claim of %s: the key still belongs to its request", rec, fp1)
+	}
+}
+
+func testRenew(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "renewed", fp1, short, long)
+	mustClaim(t, s, r)
+	if err := s.Renew(context.Background(), lockOf(r), long, long); err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	control := claimReq("ns", "renew-control", fp1, short, long)
+	mustClaim(t, s, control)
+	claimWhenFree(t, s, claimReq("ns", "renew-control", fp1, long, long))
+	mustNotClaim(t, s, claimReq("ns", "renewed", fp1, long, long))
+
+	// Renewing to a short lease lets the key go soon.
+	if err := s.Renew(context.Background(), lockOf(r), short, long); err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	claimWhenFree(t, s, claimReq("ns", "renewed", fp1, long, long))
+}
+
+func testExpiry(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "expiring", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateCompleted, []byte("old"), short)
+	kept := claimReq("ns", "kept", fp1, long, long)
+	mustClaim(t, s, kept)
+	mustComplete(t, s, kept, idempotency.StateCompleted, []byte("kept"), long)
+
+	// An expired outcome is never replayed; the key is free for any
+	// request, even one with another fingerprint.
+	claimWhenFree(t, s, claimReq("ns", "expiring", fp2, long, long))
+	rec := mustNotClaim(t, s, claimReq("ns", "expiring", fp1, long, long))
+	if rec.Fingerprint != fp2 || rec.State != idempotency.StateProcessing || rec.Payload != nil {
+		t.Errorf("after expiry and a new claim: %+v; want processing for %s", rec, fp2)
+	}
+	rec = mustNotClaim(t, s, claimReq("ns", "kept", fp1, long, long))
+	if string(rec.Payload) != "kept" {
+		t.Errorf("unexpired record: %+v; want it replayed", rec)
+	}
+}
+
+func testRelease(t *testing.T, s idempotency.Store) {
+	r := claimReq("ns", "released", fp1, long, long)
+	mustClaim(t, s, r)
+	if err := s.Release(context.Background(), lockOf(r)); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := s.Release(context.Background(), lockOf(r)); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("second Release: %v; want ErrLeaseLost", err)
+	}
+	// Released means absent: any request may claim it.
+	mustClaim(t, s, claimReq("ns", "released", fp2, long, long))
+
+	// A finished record is not released.
+	done := claimReq("ns", "finished", fp1, long, long)
+	mustClaim(t, s, done)
+	mustComplete(t, s, done, idempotency.StateCompleted, []byte("x"), long)
+	if err := s.Release(context.Background(), lockOf(done)); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Release of a completed record: %v; want ErrLeaseLost", err)
+	}
+	mustNotClaim(t, s, claimReq("ns", "finished", fp1, long, long))
+}
+
+func testNamespaces(t *testing.T, s idempotency.Store) {
+	a := claimReq("a", "shared-key", fp1, long, long)
+	mustClaim(t, s, a)
+	mustComplete(t, s, a, idempotency.StateCompleted, []byte("from a"), long)
+	b := claimReq("b", "shared-key", fp2, long, long)
+	mustClaim(t, s, b)
+	mustComplete(t, s, b, idempotency.StateCompleted, []byte("from b"), long)
+	empty := claimReq("", "shared-key", fp1, long, long)
+	mustClaim(t, s, empty)
+	for ns, want := range map[string]string{"a": "from a", "b": "from b"} {
+		rec := mustNotClaim(t, s, claimReq(ns, "shared-key", fp1, long, long))
+		if string(rec.Payload) != want {
+			t.Errorf("namespace %q replayed %q; want %q", ns, rec.Payload, want)
+		}
+	}
+	// The namespace/key boundary is exact: ("a", "bc") is not ("ab", "c").
+	mustClaim(t, s, claimReq("ab", "c", fp1, long, long))
+	mustClaim(t, s, claimReq("a", "bc", fp1, long, long))
+}
+
+func testExactByteKeys(t *testing.T, s idempotency.Store) {
+	keys := []string{
+		"Key-A", "key-a", "KEY-A",
+		"k", "k ", " k", "k\t",
+		"é", "e\u0301", "É",
+		"ß", "ss",
+		strings.Repeat("😀", 63) + "abc", // 255 bytes of mostly 4-byte UTF-8
+		strings.Repeat("x", idempotency.MaxKeyLen),
+	}
+	for i, k := range keys {
+		r := claimReq("ns", k, fp1, long, long)
+		mustClaim(t, s, r)
+		mustComplete(t, s, r, idempotency.StateCompleted, []byte(fmt.Sprint(i)), long)
+	}
+	for i, k := range keys {
+		rec := mustNotClaim(t, s, claimReq("ns", k, fp1, long, long))
+		if string(rec.Payload) != fmt.Sprint(i) {
+			t.Errorf("key %q replayed %q; want %q: keys must compare as exact bytes", k, rec.Payload, fmt.Sprint(i))
+		}
+	}
+}
+
+func testLargePayload(t *testing.T, s idempotency.Store) {
+	payload := make([]byte, 1<<20)
+	_, _ = rand.Read(payload)
+	payload[0], payload[1], payload[len(payload)-1] = 0, 0xff, 0 // NULs and invalid UTF-8 kept as is
+	r := claimReq("ns", "large", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateCompleted, payload, long)
+	rec := mustNotClaim(t, s, claimReq("ns", "large", fp1, long, long))
+	if !bytes.Equal(rec.Payload, payload) {
+		t.Errorf("1 MiB payload replayed with %d bytes, not byte-exact", len(rec.Payload))
+	}
+}
+
+// expireAll completes n records under prefix with a short TTL and waits
+// until the store's clock has passed their expiry.
+func expireAll(t *testing.T, s idempotency.Store, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		r := claimReq("ns", fmt.Sprintf("%s-%d", prefix, i), fp1, long, long)
+		mustClaim(t, s, r)
+		mustComplete(t, s, r, idempotency.StateCompleted, []byte("x"), short)
+	}
+	// The last one expires last: once it can be claimed, all have expired.
+	// Claiming it makes it live again, so it is not counted as expired.
+	claimWhenFree(t, s, claimReq("ns", fmt.Sprintf("%s-%d", prefix, n-1), fp1, long, long))
+}
+
+func testDeleteExpired(t *testing.T, s idempotency.Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		r := claimReq("ns", fmt.Sprintf("live-%d", i), fp1, long, long)
+		mustClaim(t, s, r)
+		if i%2 == 0 {
+			mustComplete(t, s, r, idempotency.StateCompleted, []byte("live"), long)
+		}
+	}
+	expireAll(t, s, "old", 26) // 25 expired, the last one re-claimed
+
+	var batches []int64
+	for {
+		n, err := s.DeleteExpired(ctx, 10)
+		if err != nil {
+			t.Fatalf("DeleteExpired: %v", err)
+		}
+		batches = append(batches, n)
+		if n < 10 {
+			break
+		}
+	}
+	if fmt.Sprint(batches) != "[10 10 5]" {
+		t.Errorf("batches deleted %v; want [10 10 5]", batches)
+	}
+	for i := range 5 {
+		rec := mustNotClaim(t, s, claimReq("ns", fmt.Sprintf("live-%d", i), fp1, long, long))
+		if i%2 == 0 && string(rec.Payload) != "live" {
+			t.Errorf("live record %d lost its payload: %+v", i, rec)
+		}
+	}
+	mustNotClaim(t, s, claimReq("ns", "old-25", fp1, long, long))
+	if _, err := s.DeleteExpired(ctx, 0); err == nil {
+		t.Error("DeleteExpired with limit 0: nil error; want an error")
+	}
+}
+
+func testDeleteKeepsReclaimed(t *testing.T, s idempotency.Store) {
+	expireAll(t, s, "reclaim", 3)
+	// Re-claim an expired record (the contract's "claimed a moment before")
+	// and complete it; the delete must re-check expiry and keep it.
+	r := claimReq("ns", "reclaim-0", fp2, long, long)
+	mustClaim(t, s, r)
+	n, err := s.DeleteExpired(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("deleted %d; want 1 (reclaim-1 only)", n)
+	}
+	rec := mustNotClaim(t, s, claimReq("ns", "reclaim-0", fp2, long, long))
+	if rec.Fingerprint != fp2 {
+		t.Errorf("re-claimed record: %+v", rec)
+	}
+}
+
+func testDeleteAbandoned(t *testing.T, s idempotency.Store) {
+	// A processing record whose owner vanished is deleted once its lease
+	// and TTL have both run out.
+	abandoned := claimReq("ns", "abandoned", fp1, short, short)
+	mustClaim(t, s, abandoned)
+	control := claimReq("ns", "abandoned-control", fp1, short, short)
+	mustClaim(t, s, control)
+	fresh := claimReq("ns", "fresh", fp1, short, long)
+	mustClaim(t, s, fresh)
+	eventually(t, "the abandoned claims expire", func() bool {
+		n, err := s.DeleteExpired(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 2 {
+			t.Fatalf("deleted %d; want at most the 2 abandoned claims", n)
+		}
+		if n == 1 {
+			n2, err := s.DeleteExpired(context.Background(), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += n2
+		}
+		return n == 2
+	})
+	// The fresh claim's lease lapsed, but within its TTL it still belongs to
+	// its request.
+	rec := mustNotClaim(t, s, claimReq("ns", "fresh", fp2, long, long))
+	if rec.Fingerprint != fp1 {
+		t.Errorf("fresh record = %+v", rec)
+	}
+}
+
+func testInvalidInput(t *testing.T, s idempotency.Store) {
+	ctx := context.Background()
+	bad := []idempotency.ClaimRequest{
+		claimReq("ns", "", fp1, long, long),
+		claimReq("ns", strings.Repeat("x", idempotency.MaxKeyLen+1), fp1, long, long),
+		claimReq("ns", "a\x00b", fp1, long, long),
+		claimReq("ns", "a\xffb", fp1, long, long),
+	}
+	for _, r := range bad {
+		if _, err := s.Claim(ctx, r); !errors.Is(err, idempotency.ErrInvalidKey) {
+			t.Errorf("Claim with key %q: %v; want ErrInvalidKey", r.Key, err)
+		}
+	}
+	r := claimReq("ns", "ok", "", long, long)
+	if _, err := s.Claim(ctx, r); err == nil {
+		t.Error("Claim with an empty fingerprint: nil error")
+	}
+	r = claimReq("ns", "ok", fp1, 0, long)
+	if _, err := s.Claim(ctx, r); err == nil {
+		t.Error("Claim with a zero lease: nil error")
+	}
+}

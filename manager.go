@@ -1,0 +1,331 @@
+package idempotency
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Manager runs a function at most once per idempotency key and replays the
+// recorded outcome to every retry. Req is the request type, fingerprinted to
+// detect a key reused with another request; Resp is the response type,
+// encoded with Config.Codec for replay.
+//
+// A Manager is safe for concurrent use by many goroutines; create one per
+// operation (Namespace) and share it. Many Managers in many processes may
+// share one [Store]. Its zero value is not usable: call [New].
+type Manager[Req, Resp any] struct {
+	store   Store
+	cfg     Config
+	log     *slog.Logger
+	flights flightGroup
+}
+
+// Result is the outcome of [Manager.DoResult]: the value and whether it was
+// replayed. Its zero value is a zero Value that was not replayed.
+type Result[Resp any] struct {
+	// Value is the function's value on a first execution, or the recorded
+	// value, decoded with Config.Codec, on a replay.
+	Value Resp
+	// Replayed reports that the function did not run for this call: Value
+	// (or a [*StoredError]) is the outcome another call recorded. Use it
+	// for an Idempotent-Replayed header, metrics and logs.
+	Replayed bool
+}
+
+// New returns a Manager that records outcomes in store. It validates cfg and
+// fills in defaults; it starts no goroutines and touches no storage.
+func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
+	if store == nil {
+		return nil, errors.New("idempotency: New: store is nil")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Manager[Req, Resp]{
+		store: store,
+		cfg:   cfg,
+		log:   cfg.Logger.With("namespace", cfg.Namespace),
+	}, nil
+}
+
+// Do runs fn(ctx, req) at most once for key within the Manager's namespace and
+// returns its outcome; every later call with the same key and request gets the
+// recorded outcome instead, until Config.TTL has passed.
+//
+//   - A new key: fn runs under a lease that is renewed while it runs; its
+//     value is recorded and returned.
+//   - A finished key: fn does not run; the recorded value, or a
+//     [*StoredError] for a recorded [Permanent] failure, is returned.
+//   - The same key with a different request: [ErrRequestMismatch]; fn
+//     does not run.
+//   - A key in progress elsewhere: [ErrInProgress], or with Config.Wait the
+//     other call's outcome once it is recorded.
+//   - An invalid key: [ErrInvalidKey]; a request that cannot be
+//     fingerprinted: an error saying why. fn does not run.
+//
+// When fn returns an error, the key is released so a retry runs fn again, and
+// Do returns that error unchanged; wrap it with [Permanent] to record it
+// instead. When fn panics, the key is released and the panic continues. When
+// the lease is lost while fn runs, fn's context is cancelled with cause
+// [ErrLeaseLost] and Do returns an error wrapping it. When the outcome cannot
+// be written, Do returns fn's value with an error wrapping [ErrNotRecorded].
+//
+// Use [Manager.DoResult] to tell a replay from a first execution.
+func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Resp, error) {
+	r, err := m.DoResult(ctx, key, req, fn)
+	return r.Value, err
+}
+
+// DoResult is [Manager.Do] that also reports whether the outcome was
+// replayed rather than produced by this call's fn.
+func (m *Manager[Req, Resp]) DoResult(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Result[Resp], error) {
+	if fn == nil {
+		return Result[Resp]{}, errors.New("idempotency: Do: fn is nil")
+	}
+	if err := CheckKey(key); err != nil {
+		return Result[Resp]{}, err
+	}
+	fp, err := storedFingerprint(req)
+	if err != nil {
+		return Result[Resp]{}, fmt.Errorf("idempotency: cannot fingerprint the request, fn not run: %w", err)
+	}
+	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn}
+	if m.cfg.Wait <= 0 {
+		return c.run(ctx)
+	}
+	c.deadline = time.Now().Add(m.cfg.Wait)
+	return c.runShared(ctx)
+}
+
+// call is one Do invocation.
+type call[Req, Resp any] struct {
+	m        *Manager[Req, Resp]
+	key      string
+	req      Req
+	fp       string
+	fn       func(context.Context, Req) (Resp, error)
+	deadline time.Time // zero: do not wait for an in-flight call
+}
+
+// runShared joins the in-process flight for the same key and request, or
+// leads one, so duplicates in one process wait on a channel rather than on
+// the store.
+func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
+	for {
+		f, leader := c.m.flights.join(c.key, c.fp)
+		if leader {
+			return c.lead(ctx, f)
+		}
+		if err := c.waitFlight(ctx, f); err != nil {
+			return Result[Resp]{}, err
+		}
+		if f.out.settled {
+			return c.m.replay(f.out)
+		}
+		// The leader ended without an outcome to share (fn failed, or it
+		// gave up waiting): try again, perhaps as the new leader.
+	}
+}
+
+// lead runs the call for its flight. The deferred finish also runs when fn
+// panics, so followers never wait on a dead flight.
+func (c *call[Req, Resp]) lead(ctx context.Context, f *flight) (res Result[Resp], err error) {
+	var out outcome
+	defer func() { c.m.flights.finish(f, out) }()
+	res, out, err = c.attempt(ctx)
+	return res, err
+}
+
+func (c *call[Req, Resp]) waitFlight(ctx context.Context, f *flight) error {
+	timer := time.NewTimer(time.Until(c.deadline))
+	defer timer.Stop()
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
+	case <-timer.C:
+		return ErrInProgress
+	}
+}
+
+func (c *call[Req, Resp]) run(ctx context.Context) (Result[Resp], error) {
+	res, _, err := c.attempt(ctx)
+	return res, err
+}
+
+// attempt claims the key, polling the store while another process holds it
+// and the wait deadline allows, then runs fn or replays.
+func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, error) {
+	m := c.m
+	var poll poller
+	for {
+		lock := Lock{Namespace: m.cfg.Namespace, Key: c.key, Token: newToken()}
+		claimedAt := time.Now()
+		cr, err := m.store.Claim(ctx, ClaimRequest{
+			Namespace:   lock.Namespace,
+			Key:         lock.Key,
+			Fingerprint: c.fp,
+			Token:       lock.Token,
+			Lease:       m.cfg.Lease,
+			TTL:         m.cfg.TTL,
+		})
+		if err != nil {
+			return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
+		}
+		if cr.Claimed {
+			return c.execute(ctx, lock, claimedAt)
+		}
+		out := outcome{settled: true, state: cr.Record.State, payload: cr.Record.Payload}
+		if cr.Record.Fingerprint != c.fp {
+			out.mismatch = true
+			res, err := m.replay(out)
+			return res, out, err
+		}
+		if cr.Record.State != StateProcessing {
+			res, err := m.replay(out)
+			return res, out, err
+		}
+		if c.deadline.IsZero() {
+			return Result[Resp]{}, outcome{}, ErrInProgress
+		}
+		if err := poll.wait(ctx, c.deadline, m.cfg.Lease); err != nil {
+			return Result[Resp]{}, outcome{}, err
+		}
+	}
+}
+
+// execute runs fn under the claim held by lock and records its outcome.
+func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time.Time) (Result[Resp], outcome, error) {
+	m := c.m
+	fnCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hb := m.startHeartbeat(ctx, lock, claimedAt, cancel)
+
+	// No recover: a panic keeps its original stack. The deferred release
+	// runs while it unwinds (and on runtime.Goexit).
+	returned := false
+	defer func() {
+		if !returned {
+			hb.stop()
+			m.release(ctx, lock, "fn panicked")
+		}
+	}()
+	resp, fnErr := c.fn(fnCtx, c.req)
+	returned = true
+
+	res := Result[Resp]{Value: resp}
+	if hb.stop() {
+		if fnErr != nil {
+			return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
+		}
+		return res, outcome{}, ErrLeaseLost
+	}
+
+	if fnErr != nil {
+		if !IsPermanent(fnErr) {
+			m.release(ctx, lock, "fn returned an error")
+			return res, outcome{}, fnErr
+		}
+		msg := []byte(fnErr.Error())
+		if err := m.complete(ctx, lock, StateFailed, msg); err != nil {
+			return res, outcome{}, errors.Join(fnErr, err)
+		}
+		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
+	}
+
+	payload, err := m.cfg.Codec.Marshal(resp)
+	if err != nil {
+		m.release(ctx, lock, "response cannot be encoded")
+		return res, outcome{}, fmt.Errorf("idempotency: cannot encode the response, key released: %w", err)
+	}
+	if len(payload) > m.cfg.MaxResponseBytes {
+		m.release(ctx, lock, "response too large")
+		return res, outcome{}, fmt.Errorf("%w: %d bytes, limit %d; key released", ErrResponseTooLarge, len(payload), m.cfg.MaxResponseBytes)
+	}
+	if err := m.complete(ctx, lock, StateCompleted, payload); err != nil {
+		return res, outcome{}, err
+	}
+	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
+}
+
+// replay turns a recorded outcome into Do's results.
+func (m *Manager[Req, Resp]) replay(out outcome) (Result[Resp], error) {
+	var res Result[Resp]
+	if out.mismatch {
+		return res, ErrRequestMismatch
+	}
+	res.Replayed = true
+	switch out.state {
+	case StateCompleted:
+		if err := m.cfg.Codec.Unmarshal(out.payload, &res.Value); err != nil {
+			return Result[Resp]{}, fmt.Errorf("idempotency: cannot decode the recorded response (did the response type change?); fn not run: %w", err)
+		}
+		return res, nil
+	case StateFailed:
+		return res, &StoredError{Message: string(out.payload)}
+	}
+	return Result[Resp]{}, fmt.Errorf("idempotency: store returned a record in unknown state %d", out.state)
+}
+
+// Finishing writes are attempted a few times: the function's side effect has
+// happened, so losing its outcome is worse than a short delay.
+const (
+	completeAttempts  = 4
+	completeBackoff   = 50 * time.Millisecond
+	writeTimeoutLimit = 5 * time.Second
+)
+
+// complete records the outcome, retrying transient failures briefly. It runs
+// even when ctx is cancelled: fn has already run.
+func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte) error {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	backoff := completeBackoff
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, m.writeTimeout())
+		err = m.store.Complete(actx, lock, state, payload, m.cfg.TTL)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrLeaseLost) {
+			return fmt.Errorf("idempotency: record outcome of key %q: %w", lock.Key, err)
+		}
+		if attempt == completeAttempts {
+			break
+		}
+		m.log.Warn("idempotency: recording outcome failed; retrying", "key", lock.Key, "attempt", attempt, "err", err)
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+	m.log.Error("idempotency: outcome not recorded", "key", lock.Key, "err", err)
+	return fmt.Errorf("%w: key %q: %w", ErrNotRecorded, lock.Key, err)
+}
+
+// release frees the key after fn failed; a failure only delays retries until
+// the lease runs out, so it is logged rather than returned.
+func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.writeTimeout())
+	defer cancel()
+	if err := m.store.Release(ctx, lock); err != nil {
+		m.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
+	}
+}
+
+func (m *Manager[Req, Resp]) writeTimeout() time.Duration {
+	return min(m.cfg.Lease, writeTimeoutLimit)
+}
+
+// newToken returns a fresh owner token: 128 random bits, hex encoded.
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program rather than return an error
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,336 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/idemkit/idempotency"
+)
+
+// DefaultTable is the table name used when Config.Table is empty.
+const DefaultTable = "idempotency_keys"
+
+// Column limits, validated before any statement so that MySQL's INSERT IGNORE
+// can never truncate a value into a warning.
+const (
+	maxFingerprintLen = 128
+	maxTokenLen       = 64
+)
+
+// Config selects a [Store]'s dialect and table. Its zero value is not valid:
+// Dialect is required.
+type Config struct {
+	// Dialect is the SQL dialect of db. Required.
+	Dialect Dialect
+	// Table is the table name: letters, digits and underscores, not
+	// starting with a digit, at most 63 bytes, optionally qualified with a
+	// schema (Postgres) or database (MySQL) name as "schema.table". It is
+	// quoted in every statement. Defaults to "idempotency_keys".
+	Table string
+}
+
+// Store is an [idempotency.Store] on a SQL database, shared by every process
+// that uses the same table. Each operation is one autocommit statement (a
+// claim that finds a lapsed lease takes two); leases and expiry are compared
+// with the database clock, so application hosts with skewed clocks agree.
+//
+// A Store is safe for concurrent use. It prepares each statement once per
+// connection, lazily; [Store.Close] releases them. Its zero value is not
+// usable: call [New].
+type Store struct {
+	db      *sqlx.DB
+	dialect Dialect
+	table   string // validated, unquoted
+	q       queries
+	stmts   stmtCache
+	unit    int64 // microseconds per duration argument unit
+}
+
+var _ idempotency.Store = (*Store)(nil)
+
+// New returns a Store for db. It validates cfg but does not touch the
+// database: call [Store.Migrate] (or apply [Schema] with your migration tool)
+// before use.
+func New(db *sqlx.DB, cfg Config) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: New: db is nil")
+	}
+	switch cfg.Dialect {
+	case Postgres, MySQL, SQLite:
+	case "":
+		return nil, errors.New("sqlstore: New: Config.Dialect is required: sqlstore.Postgres, sqlstore.MySQL or sqlstore.SQLite")
+	default:
+		return nil, fmt.Errorf("sqlstore: New: unknown Config.Dialect %q: want sqlstore.Postgres, sqlstore.MySQL or sqlstore.SQLite", cfg.Dialect)
+	}
+	table := cfg.Table
+	if table == "" {
+		table = DefaultTable
+	}
+	if err := validTable(cfg.Dialect, table); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:      db,
+		dialect: cfg.Dialect,
+		table:   table,
+		q:       buildQueries(cfg.Dialect, cfg.Dialect.quote(table)),
+		unit:    cfg.Dialect.durationUnitMicros(),
+	}
+	s.stmts.db = db.DB
+	return s, nil
+}
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Table returns the store's table name, unquoted.
+func (s *Store) Table() string { return s.table }
+
+// Close closes the store's prepared statements. It does not close the
+// database handle. Calls after Close prepare statements again.
+func (s *Store) Close() error { return s.stmts.close() }
+
+// dur converts d to the dialect's duration unit, rounding up so that a
+// positive duration never becomes zero.
+func (s *Store) dur(d time.Duration) int64 {
+	u := time.Duration(s.unit) * time.Microsecond
+	return int64((d + u - 1) / u)
+}
+
+// claimAttempts bounds the read-claim loop; each round is lost only to a
+// rival that changed the row in between, which cannot go on for long.
+const claimAttempts = 16
+
+// Claim implements [idempotency.Store.Claim]. A replay is one read-only
+// statement. A new key costs one statement on PostgreSQL (insert-or-select)
+// and a read plus an insert elsewhere.
+func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
+	if err := checkClaim(req); err != nil {
+		return idempotency.ClaimResult{}, err
+	}
+	lease, expiry := s.dur(req.Lease), s.dur(req.Lease+req.TTL)
+	var lastErr error
+	for range claimAttempts {
+		rec, found, claimable, err := s.claimOrRead(ctx, req, lease, expiry)
+		if err != nil {
+			if isRetryable(err) {
+				lastErr = err
+				continue
+			}
+			return idempotency.ClaimResult{}, s.wrap("claim", err)
+		}
+		if found && !claimable {
+			return idempotency.ClaimResult{Record: rec.Record}, nil
+		}
+		var n int64
+		if found {
+			n, err = s.exec(ctx, s.q.takeover, req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key, req.Fingerprint)
+		} else if rec.claimedByInsert {
+			return idempotency.ClaimResult{Claimed: true}, nil
+		} else {
+			n, err = s.exec(ctx, s.q.insert, req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry)
+		}
+		if err != nil {
+			if isRetryable(err) {
+				lastErr = err
+				continue
+			}
+			return idempotency.ClaimResult{}, s.wrap("claim", err)
+		}
+		if n == 1 {
+			return idempotency.ClaimResult{Claimed: true}, nil
+		}
+		// A rival inserted or took over the row in between: read again.
+	}
+	return idempotency.ClaimResult{}, fmt.Errorf("sqlstore: claim of key %q did not settle after %d attempts under contention; retry (last error: %v)", req.Key, claimAttempts, lastErr)
+}
+
+// readResult is the outcome of the first step of a claim.
+type readResult struct {
+	idempotency.Record
+	claimedByInsert bool
+}
+
+// claimOrRead is the first step of a claim: on PostgreSQL one statement that
+// inserts a new key or returns the existing row; elsewhere a plain read. found
+// reports an existing row; claimable that it may be taken over.
+func (s *Store) claimOrRead(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (r readResult, found, claimable bool, err error) {
+	var expired, lapsed bool
+	if s.q.claimOrSelect != "" {
+		var claimed bool
+		err = s.queryRow(ctx, s.q.claimOrSelect, []any{req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key},
+			&claimed, &r.State, &r.Fingerprint, &r.Payload, &expired, &lapsed)
+		if errors.Is(err, sql.ErrNoRows) {
+			// The row was inserted by a rival after this statement's
+			// snapshot: not claimed, not visible. Try again.
+			return r, false, false, errRetry
+		}
+		if err != nil {
+			return r, false, false, err
+		}
+		if claimed {
+			r.claimedByInsert = true
+			return r, false, false, nil
+		}
+	} else {
+		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
+			&r.State, &r.Fingerprint, &r.Payload, &expired, &lapsed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r, false, false, nil
+		}
+		if err != nil {
+			return r, false, false, err
+		}
+	}
+	claimable = expired || (r.State == idempotency.StateProcessing && lapsed && r.Fingerprint == req.Fingerprint)
+	return r, true, claimable, nil
+}
+
+// Renew implements [idempotency.Store.Renew].
+func (s *Store) Renew(ctx context.Context, lock idempotency.Lock, lease, ttl time.Duration) error {
+	n, err := s.exec(ctx, s.q.renew, s.dur(lease), s.dur(lease+ttl), lock.Namespace, lock.Key, lock.Token)
+	if err != nil {
+		return s.wrap("renew lease", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// MySQL counts changed rows, not matched ones: a renewal within the
+	// same microsecond changes nothing. Ask whether the claim is still ours.
+	return s.confirmOwner(ctx, "renew lease", lock, idempotency.StateProcessing)
+}
+
+// Complete implements [idempotency.Store.Complete].
+func (s *Store) Complete(ctx context.Context, lock idempotency.Lock, state idempotency.State, payload []byte, ttl time.Duration) error {
+	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
+		return fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
+	}
+	if payload == nil {
+		payload = []byte{} // NULL means "no outcome yet"
+	}
+	n, err := s.exec(ctx, s.q.complete, uint8(state), payload, s.dur(ttl), lock.Namespace, lock.Key, lock.Token)
+	if err != nil {
+		return s.wrap("complete", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// A retry of a completion whose answer was lost finds its own outcome.
+	return s.confirmOwner(ctx, "complete", lock, state)
+}
+
+// Release implements [idempotency.Store.Release].
+func (s *Store) Release(ctx context.Context, lock idempotency.Lock) error {
+	n, err := s.exec(ctx, s.q.release, lock.Namespace, lock.Key, lock.Token)
+	if err != nil {
+		return s.wrap("release", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: release key %q: %w", lock.Key, idempotency.ErrLeaseLost)
+	}
+	return nil
+}
+
+// confirmOwner succeeds when lock's token holds the record in state want, and
+// otherwise reports the lease lost.
+func (s *Store) confirmOwner(ctx context.Context, op string, lock idempotency.Lock, want idempotency.State) error {
+	var state idempotency.State
+	err := s.queryRow(ctx, s.q.owner, []any{lock.Namespace, lock.Key, lock.Token}, &state)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlstore: %s of key %q: %w", op, lock.Key, idempotency.ErrLeaseLost)
+	case err != nil:
+		return s.wrap(op, err)
+	case state != want:
+		return fmt.Errorf("sqlstore: %s of key %q: %w", op, lock.Key, idempotency.ErrLeaseLost)
+	}
+	return nil
+}
+
+// DeleteExpired implements [idempotency.Store.DeleteExpired].
+func (s *Store) DeleteExpired(ctx context.Context, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("sqlstore: delete expired: limit %d must be positive", limit)
+	}
+	var lastErr error
+	for range claimAttempts {
+		n, err := s.deleteExpired(ctx, limit)
+		if err == nil {
+			return n, nil
+		}
+		if !isRetryable(err) || ctx.Err() != nil {
+			return n, s.wrap("delete expired", err)
+		}
+		lastErr = err
+	}
+	return 0, s.wrap("delete expired", lastErr)
+}
+
+func (s *Store) deleteExpired(ctx context.Context, limit int) (int64, error) {
+	if s.dialect != MySQL {
+		return s.exec(ctx, s.q.deleteExpired, limit)
+	}
+	// READ COMMITTED takes no gap locks, so a batch does not block claims
+	// that insert next to the rows it deletes.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it only reports ErrTxDone
+	res, err := tx.ExecContext(ctx, s.q.deleteExpired, limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	st, err := s.stmts.get(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	st, err := s.stmts.get(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// checkClaim validates what the database would otherwise truncate or reject
+// with a less helpful message.
+func checkClaim(req idempotency.ClaimRequest) error {
+	if err := idempotency.CheckKey(req.Key); err != nil {
+		return fmt.Errorf("sqlstore: claim: %w", err)
+	}
+	if req.Namespace != "" {
+		if err := idempotency.CheckKey(req.Namespace); err != nil {
+			return fmt.Errorf("sqlstore: claim: namespace: %w", err)
+		}
+	}
+	switch {
+	case req.Fingerprint == "" || len(req.Fingerprint) > maxFingerprintLen:
+		return fmt.Errorf("sqlstore: claim: fingerprint must be 1 to %d bytes, got %d", maxFingerprintLen, len(req.Fingerprint))
+	case req.Token == "" || len(req.Token) > maxTokenLen:
+		return fmt.Errorf("sqlstore: claim: token must be 1 to %d bytes, got %d", maxTokenLen, len(req.Token))
+	case req.Lease <= 0 || req.TTL <= 0:
+		return fmt.Errorf("sqlstore: claim: lease (%v) and TTL (%v) must be positive", req.Lease, req.TTL)
+	}
+	return nil
+}
