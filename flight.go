@@ -24,6 +24,7 @@ type flight struct {
 type flightGroup struct {
 	mu      sync.Mutex
 	flights map[string]*flight
+	onJoin  func() // test hook: called when a duplicate joins a flight
 }
 
 // join returns the flight for key and fp and whether the caller leads it.
@@ -32,6 +33,9 @@ func (g *flightGroup) join(key, fp string) (*flight, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.flights[id]; ok {
+		if g.onJoin != nil {
+			g.onJoin()
+		}
 		return f, false
 	}
 	if g.flights == nil {

@@ -1,0 +1,179 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idemkit/idempotency"
+)
+
+var errTransient = errors.New("gateway timeout")
+
+func TestErrorReleasesKeyAndIsReturnedUnchanged(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, receipt](t, s, idempotency.Config{})
+		ctx := context.Background()
+		var runs counter
+		_, err := m.Do(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) {
+			runs.inc("k")
+			return receipt{}, errTransient
+		})
+		if err != errTransient {
+			t.Fatalf("err = %v; want errTransient itself", err)
+		}
+		r, err := m.DoResult(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) {
+			runs.inc("k")
+			return receipt{ID: "second"}, nil
+		})
+		if err != nil || r.Replayed || r.Value.ID != "second" {
+			t.Fatalf("retry after a transient error = %+v, %v; want fn to run again", r, err)
+		}
+		if runs.get("k") != 2 {
+			t.Errorf("fn ran %d times; want 2", runs.get("k"))
+		}
+	})
+}
+
+func TestPermanentErrorIsRecordedAndReplayed(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, receipt](t, s, idempotency.Config{})
+		ctx := context.Background()
+		declined := errors.New("card declined")
+		_, err := m.Do(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) {
+			return receipt{}, idempotency.Permanent(fmt.Errorf("charge: %w", declined))
+		})
+		if !errors.Is(err, declined) || !idempotency.IsPermanent(err) {
+			t.Fatalf("first call err = %v; want it to wrap the cause and be permanent", err)
+		}
+		r, err := m.DoResult(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) {
+			t.Error("fn ran after a permanent failure")
+			return receipt{}, nil
+		})
+		var se *idempotency.StoredError
+		if !errors.As(err, &se) || se.Message != "charge: card declined" || se.Error() != "charge: card declined" {
+			t.Fatalf("replay err = %#v; want *StoredError with the recorded message", err)
+		}
+		if !r.Replayed || !idempotency.IsPermanent(err) {
+			t.Errorf("replay: Replayed=%v IsPermanent=%v; want both true", r.Replayed, idempotency.IsPermanent(err))
+		}
+		if idempotency.Permanent(nil) != nil {
+			t.Error("Permanent(nil) != nil")
+		}
+	})
+}
+
+func TestPanicReleasesKeyAndPropagates(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, receipt](t, s, idempotency.Config{})
+		ctx := context.Background()
+		func() {
+			defer func() {
+				if p := recover(); p != "boom" {
+					t.Errorf("recovered %v; want the original panic value", p)
+				}
+			}()
+			_, _ = m.Do(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) { panic("boom") })
+			t.Error("Do returned after fn panicked")
+		}()
+		r, err := m.DoResult(ctx, "k", charge{}, okFn)
+		if err != nil || r.Replayed {
+			t.Errorf("after a panic: %+v, %v; want the key released and fn run again", r, err)
+		}
+	})
+}
+
+func TestPanicWakesWaitingDuplicates(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, receipt](t, s, idempotency.Config{Wait: time.Minute})
+		ctx := context.Background()
+		joined := make(chan struct{}, 1)
+		idempotency.SetOnJoin(m, func() { joined <- struct{}{} })
+		started := make(chan struct{})
+		follower := make(chan error)
+		go func() {
+			defer func() { _ = recover() }()
+			_, _ = m.Do(ctx, "k", charge{}, func(context.Context, charge) (receipt, error) {
+				close(started)
+				<-joined
+				panic("boom")
+			})
+		}()
+		<-started
+		go func() {
+			_, err := m.Do(ctx, "k", charge{}, okFn)
+			follower <- err
+		}()
+		if err := <-follower; err != nil {
+			t.Errorf("a duplicate waiting on a panicking call: %v; want it to run fn itself", err)
+		}
+	})
+}
+
+func TestOutcomeThatCannotBeWritten(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		ctx := context.Background()
+		dbDown := errors.New("connection refused")
+
+		// A brief outage is ridden out by retries.
+		flaky := &hookStore{Store: s}
+		failures := 2
+		flaky.complete = func(ctx context.Context, l idempotency.Lock, st idempotency.State, p []byte, ttl time.Duration) error {
+			if failures > 0 {
+				failures--
+				return dbDown
+			}
+			return s.Complete(ctx, l, st, p, ttl)
+		}
+		m := newManager[charge, receipt](t, flaky, idempotency.Config{})
+		if _, err := m.Do(ctx, "brief", charge{}, okFn); err != nil {
+			t.Fatalf("two failed completions then success: %v; want nil", err)
+		}
+		if r, err := m.DoResult(ctx, "brief", charge{}, okFn); err != nil || !r.Replayed {
+			t.Fatalf("after retried completion: %+v, %v; want a replay", r, err)
+		}
+
+		// A longer one is reported, with the value: never silently dropped.
+		down := &hookStore{Store: s}
+		attempts := 0
+		down.complete = func(context.Context, idempotency.Lock, idempotency.State, []byte, time.Duration) error {
+			attempts++
+			return dbDown
+		}
+		m = newManager[charge, receipt](t, down, idempotency.Config{})
+		v, err := m.Do(ctx, "down", charge{Amount: 7}, okFn)
+		if !errors.Is(err, idempotency.ErrNotRecorded) || !errors.Is(err, dbDown) {
+			t.Fatalf("err = %v; want ErrNotRecorded wrapping the cause", err)
+		}
+		if v.Amount != 7 {
+			t.Errorf("value = %+v; want fn's value returned with the error", v)
+		}
+		if attempts < 2 {
+			t.Errorf("completion tried %d times; want retries", attempts)
+		}
+		// The claim stands until its lease runs out: a retry does not run fn
+		// again at once.
+		if _, err := m.Do(ctx, "down", charge{Amount: 7}, okFn); !errors.Is(err, idempotency.ErrInProgress) {
+			t.Errorf("retry right after: %v; want ErrInProgress", err)
+		}
+	})
+}
+
+func TestResponseTooLargeReleasesKey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, string](t, s, idempotency.Config{MaxResponseBytes: 100})
+		ctx := context.Background()
+		big := strings.Repeat("x", 200)
+		v, err := m.Do(ctx, "k", charge{}, func(context.Context, charge) (string, error) { return big, nil })
+		if !errors.Is(err, idempotency.ErrResponseTooLarge) || v != big {
+			t.Fatalf("Do = %d bytes, %v; want the value and ErrResponseTooLarge", len(v), err)
+		}
+		r, err := m.DoResult(ctx, "k", charge{}, func(context.Context, charge) (string, error) { return "small", nil })
+		if err != nil || r.Replayed || r.Value != "small" {
+			t.Errorf("after a too-large response: %+v, %v; want the key released", r, err)
+		}
+	})
+}
