@@ -1,0 +1,59 @@
+// Package sqlstore is the [idempotency.Store] for SQL databases: PostgreSQL,
+// MySQL/MariaDB and SQLite, through any database/sql driver wrapped in
+// [github.com/jmoiron/sqlx]. It imports no driver: the application picks one.
+//
+//	db, err := sql.Open("pgx", dsn) // or "postgres" (lib/pq), "mysql", "sqlite"
+//	store, err := sqlstore.New(sqlx.NewDb(db, "pgx"), sqlstore.Config{Dialect: sqlstore.Postgres})
+//	err = store.Migrate(ctx) // or apply sqlstore.Schema(...) with a migration tool
+//
+// # Schema
+//
+// One table (Config.Table, default "idempotency_keys") keyed by (namespace,
+// idem_key), with an index on expires_at for the cleaner. [Store.Migrate]
+// creates both if missing and is safe to run from many instances at once;
+// [Schema] returns the same DDL for goose, golang-migrate or atlas. Keys are
+// compared as exact bytes on every backend: binary columns on MySQL, the "C"
+// collation on PostgreSQL, SQLite's default BINARY collation.
+//
+// # Statements
+//
+// Every operation is autocommit: no explicit transaction on the hot path.
+//
+//	operation       PostgreSQL                           MySQL, SQLite
+//	replay          1 insert-or-select (writes nothing)  1 SELECT by primary key
+//	new key         1 insert-or-select + 1 UPDATE        1 SELECT + 1 INSERT + 1 UPDATE
+//	lease renewal   1 UPDATE                             1 UPDATE
+//	release         1 DELETE                             1 DELETE
+//	cleanup batch   1 DELETE                             1 DELETE
+//
+// A replay never writes and never locks a row. The claim is one atomic
+// statement on the primary key (INSERT … ON CONFLICT DO NOTHING, INSERT
+// IGNORE), never check-then-insert; taking over a lapsed lease is a separate
+// conditional UPDATE. Every write after the claim carries the owner's token,
+// so a late owner changes nothing. Statements are prepared once per
+// connection (go-sql-driver/mysql would otherwise prepare, execute and close
+// each one: two round trips).
+//
+// # Clocks
+//
+// Leases and expiry are compared with the database clock: now() with
+// timestamptz on PostgreSQL; UTC_TIMESTAMP(6) with DATETIME(6) on MySQL, so
+// neither parseTime nor the session time_zone matters; integer Unix
+// milliseconds on SQLite.
+//
+// # Errors
+//
+// Deadlocks, serialization failures and busy SQLite files are retried inside
+// the store, where that is safe (every statement is its own transaction).
+// Other errors are returned wrapped with the operation and table that failed;
+// the driver's error stays reachable with errors.As.
+//
+// # SQLite
+//
+// Open SQLite with [SQLiteDSN], which sets a busy timeout and WAL: several
+// pools and processes can then share one file, because every write is one
+// autocommit statement.
+//
+// A Store is safe for concurrent use by many goroutines, pools and
+// processes.
+package sqlstore
