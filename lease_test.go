@@ -12,7 +12,10 @@ import (
 
 func TestLeaseIsRenewedWhileFnRuns(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s idempotency.Store) {
-		const lease = 60 * time.Millisecond
+		// Long enough that a slow renewal on a loaded machine is not
+		// mistaken for a lost lease (the heartbeat gives up after Lease*2/3
+		// without a successful renewal).
+		const lease = 300 * time.Millisecond
 		hs := &hookStore{Store: s}
 		var renewals atomic.Int32
 		hs.renew = func(ctx context.Context, l idempotency.Lock, le, ttl time.Duration) error {
