@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 	"unicode/utf8"
 )
@@ -13,6 +14,10 @@ const (
 	DefaultTTL              = 24 * time.Hour
 	DefaultLease            = 30 * time.Second
 	DefaultMaxResponseBytes = 4 << 20
+
+	// MinLease is the shortest Config.Lease: the resolution of the
+	// coarsest store clock (SQLite's milliseconds).
+	MinLease = time.Millisecond
 )
 
 // Config tunes a [Manager]. The zero value is usable: every field has a
@@ -27,14 +32,15 @@ type Config struct {
 	// TTL is how long a finished outcome (success or permanent failure) is
 	// replayed. After it, the key is free again, for any request. It also
 	// bounds how long an abandoned claim stays in the table after its lease
-	// ran out. Defaults to 24h.
+	// ran out. TTL+Lease must fit in a time.Duration (about 292 years).
+	// Defaults to 24h.
 	TTL time.Duration
 
 	// Lease is how long a claim holds without renewal. While the function
 	// runs, the lease is renewed about every Lease/3; if the process dies,
 	// the key is free to be taken over one Lease after the last renewal.
 	// Shorter leases recover faster from crashes and cost more renewals.
-	// Defaults to 30s.
+	// At least [MinLease]. Defaults to 30s.
 	Lease time.Duration
 
 	// Wait is how long a duplicate call waits for the in-flight call with
@@ -85,6 +91,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = DefaultLease
+	}
+	if cfg.Lease < MinLease {
+		return cfg, fmt.Errorf("idempotency: invalid Config: Lease %v is below the minimum of %v (a missing unit?)", cfg.Lease, MinLease)
+	}
+	if cfg.TTL > math.MaxInt64-cfg.Lease {
+		return cfg, fmt.Errorf("idempotency: invalid Config: TTL %v plus Lease %v overflows a time.Duration; keep TTL under about 292 years", cfg.TTL, cfg.Lease)
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = JSONCodec{}

@@ -20,8 +20,10 @@
 // outcome instead of running fn. A call with the same key and a different
 // request gets [ErrRequestMismatch]. "Request" means the canonical JSON of
 // req ([Canonical]), hashed ([Fingerprint]). fn runs again only when no
-// outcome was recorded: it returned an ordinary error, panicked, or its claim
-// lapsed (the process died, or could not renew its lease for Config.Lease).
+// outcome was recorded: it returned an ordinary error, panicked, returned a
+// value that could not be encoded or was over Config.MaxResponseBytes, or
+// its claim lapsed (the process died, or could not renew its lease for
+// Config.Lease).
 //
 // The boundary is the database: the library knows that fn finished only when
 // its outcome is committed. Two windows remain, and both are documented
@@ -56,8 +58,8 @@
 //   - [ErrRequestMismatch]: the key belongs to another request (HTTP 422).
 //   - [ErrInvalidKey]: empty, over [MaxKeyLen] bytes, invalid UTF-8 or NUL
 //     (HTTP 400).
-//   - [ErrLeaseLost]: this call's claim was taken over while fn ran; fn's
-//     context was cancelled and nothing was recorded.
+//   - [ErrLeaseLost]: this call lost its claim (taken over after the lease
+//     ran out, or renewals failed for too long); nothing was recorded.
 //   - [ErrNotRecorded], [ErrResponseTooLarge]: see above and [Config].
 //
 // # Failure policy

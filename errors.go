@@ -18,10 +18,12 @@ var (
 	// Bad Request.
 	ErrInvalidKey = errors.New("idempotency: invalid key: want 1 to 255 bytes of UTF-8 without NUL")
 
-	// ErrLeaseLost reports that this call's claim was taken over by another
-	// caller (its lease ran out without renewal), so its outcome was not
-	// recorded. The function's context was cancelled with this cause.
-	ErrLeaseLost = errors.New("idempotency: lease lost: the claim was taken over by another caller; outcome not recorded")
+	// ErrLeaseLost reports that this call no longer owned its claim, so its
+	// outcome was not recorded: another caller took the key over after the
+	// lease ran out, or renewals kept failing until the lease might run out
+	// (then fn's context is cancelled with this cause), or the completion
+	// found the claim gone. Another caller may run or have run fn.
+	ErrLeaseLost = errors.New("idempotency: lease lost: this call no longer owns the key; outcome not recorded")
 
 	// ErrNotRecorded reports that the function succeeded but its outcome
 	// could not be written after retries (for example, the database was

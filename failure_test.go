@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,6 +175,35 @@ func TestResponseTooLargeReleasesKey(t *testing.T) {
 		r, err := m.DoResult(ctx, "k", charge{}, func(context.Context, charge) (string, error) { return "small", nil })
 		if err != nil || r.Replayed || r.Value != "small" {
 			t.Errorf("after a too-large response: %+v, %v; want the key released", r, err)
+		}
+	})
+}
+
+// TestLostCompletionAnswerIsRecognised: §2.11 — when Complete commits
+// but its answer is lost, the retry finds the call's own outcome: Do returns
+// the value without error and the outcome is replayed.
+func TestLostCompletionAnswerIsRecognised(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		hs := &hookStore{Store: s}
+		var calls atomic.Int32
+		hs.complete = func(ctx context.Context, l idempotency.Lock, st idempotency.State, p []byte, ttl time.Duration) error {
+			err := s.Complete(ctx, l, st, p, ttl)
+			if calls.Add(1) == 1 && err == nil {
+				return errors.New("connection reset by peer") // committed, answer lost
+			}
+			return err
+		}
+		m := newManager[charge, receipt](t, hs, idempotency.Config{})
+		ctx := context.Background()
+		v, err := m.Do(ctx, "k", charge{Amount: 5}, okFn)
+		if err != nil || v.Amount != 5 {
+			t.Fatalf("Do = %+v, %v; want the value and no error", v, err)
+		}
+		if calls.Load() < 2 {
+			t.Fatalf("Complete called %d times; want a retry", calls.Load())
+		}
+		if r, err := m.DoResult(ctx, "k", charge{Amount: 5}, okFn); err != nil || !r.Replayed || r.Value.Amount != 5 {
+			t.Errorf("replay = %+v, %v; want the recorded outcome", r, err)
 		}
 	})
 }

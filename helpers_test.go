@@ -133,3 +133,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// storedFingerprint is the fingerprint a Manager stores for req.
+func storedFingerprint(t *testing.T, req any) string {
+	t.Helper()
+	fp, err := idempotency.Fingerprint(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idempotency.FingerprintVersion + ":" + fp
+}

@@ -78,6 +78,7 @@ type ClaimResult struct {
 
 // Lock names a claim held by one owner: the identity and the owner's token.
 // Every write after the claim carries it, so a stale owner changes nothing.
+// Its zero value names no claim: writes with it report [ErrLeaseLost].
 type Lock struct {
 	Namespace, Key, Token string
 }

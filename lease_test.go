@@ -145,3 +145,43 @@ func TestUnrenewableLeaseCancelsFn(t *testing.T) {
 		}
 	})
 }
+
+// TestFailingRenewalsStopFnWhileTheClaimHolds: the heartbeat gives up
+// Lease-Lease/3 after the last good renewal, so fn is told to stop while the
+// claim still holds, even when a renewal hangs (a failover, a black-holed
+// connection) instead of failing fast.
+func TestFailingRenewalsStopFnWhileTheClaimHolds(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		const lease = 1500 * time.Millisecond
+		hs := &hookStore{Store: s}
+		var renewals atomic.Int32
+		hs.renew = func(ctx context.Context, _ idempotency.Lock, _, _ time.Duration) error {
+			if renewals.Add(1) == 1 {
+				return errors.New("connection refused") // the database fails over...
+			}
+			<-ctx.Done() // ...and the next connection hangs
+			return ctx.Err()
+		}
+		m := newManager[charge, receipt](t, hs, idempotency.Config{Lease: lease})
+		fp := storedFingerprint(t, charge{})
+		var rivalClaimed bool
+		_, err := m.Do(context.Background(), "k", charge{}, func(ctx context.Context, _ charge) (receipt, error) {
+			<-ctx.Done()
+			// Another process retries the same request at this moment.
+			res, err := s.Claim(context.Background(), idempotency.ClaimRequest{
+				Key: "k", Fingerprint: fp, Token: "rival", Lease: time.Hour, TTL: time.Hour,
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			rivalClaimed = res.Claimed
+			return receipt{}, context.Cause(ctx)
+		})
+		if !errors.Is(err, idempotency.ErrLeaseLost) {
+			t.Errorf("err = %v; want ErrLeaseLost", err)
+		}
+		if rivalClaimed {
+			t.Error("another caller could take the key over before fn was told to stop: two executions overlap")
+		}
+	})
+}

@@ -219,9 +219,13 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	}()
 	resp, fnErr := c.fn(fnCtx, c.req)
 	returned = true
+	// The heartbeat keeps the lease while the outcome is written, so that
+	// retried completions do not outlive it; every exit below stops it.
+	defer hb.stop()
 
 	res := Result[Resp]{Value: resp}
-	if hb.stop() {
+	if hb.isLost() {
+		hb.stop()
 		if fnErr != nil {
 			return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
 		}
@@ -230,6 +234,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 
 	if fnErr != nil {
 		if !IsPermanent(fnErr) {
+			hb.stop()
 			m.release(ctx, lock, "fn returned an error")
 			return res, outcome{}, fnErr
 		}
@@ -242,10 +247,12 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 
 	payload, err := m.cfg.Codec.Marshal(resp)
 	if err != nil {
+		hb.stop()
 		m.release(ctx, lock, "response cannot be encoded")
 		return res, outcome{}, fmt.Errorf("idempotency: cannot encode the response, key released: %w", err)
 	}
 	if len(payload) > m.cfg.MaxResponseBytes {
+		hb.stop()
 		m.release(ctx, lock, "response too large")
 		return res, outcome{}, fmt.Errorf("%w: %d bytes, limit %d; key released", ErrResponseTooLarge, len(payload), m.cfg.MaxResponseBytes)
 	}

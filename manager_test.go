@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -254,6 +255,8 @@ func TestNewValidatesConfig(t *testing.T) {
 	cases := []idempotency.Config{
 		{TTL: -1}, {Lease: -time.Second}, {Wait: -1}, {MaxResponseBytes: -1},
 		{Namespace: "a\x00b"}, {Namespace: string(make([]byte, 256))}, {Namespace: "\xff"},
+		{Lease: 2},           // a forgotten unit: the heartbeat would tick every 0ns
+		{TTL: math.MaxInt64}, // TTL+Lease would overflow into a negative expiry
 	}
 	for _, cfg := range cases {
 		if _, err := idempotency.New[string, string](s, cfg); err == nil {

@@ -226,3 +226,40 @@ func TestContention(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelledLeaderDoesNotFailItsFollowers: a duplicate waiting on an
+// in-process flight whose leader's context is cancelled runs fn itself
+// instead of inheriting the leader's cancellation.
+func TestCancelledLeaderDoesNotFailItsFollowers(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		m := newManager[charge, receipt](t, s, idempotency.Config{Wait: time.Minute})
+		joined := make(chan struct{}, 1)
+		idempotency.SetOnJoin(m, func() { joined <- struct{}{} })
+		lctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started := make(chan struct{})
+		leader := make(chan error)
+		go func() {
+			_, err := m.Do(lctx, "k", charge{}, func(ctx context.Context, _ charge) (receipt, error) {
+				close(started)
+				<-joined
+				cancel() // the leader's client goes away
+				<-ctx.Done()
+				return receipt{}, ctx.Err()
+			})
+			leader <- err
+		}()
+		<-started
+		var runs counter
+		r, err := m.DoResult(context.Background(), "k", charge{}, func(_ context.Context, c charge) (receipt, error) {
+			runs.inc("k")
+			return receipt{ID: "follower"}, nil
+		})
+		if err := <-leader; !errors.Is(err, context.Canceled) {
+			t.Errorf("leader: %v; want context.Canceled", err)
+		}
+		if err != nil || r.Replayed || r.Value.ID != "follower" || runs.get("k") != 1 {
+			t.Errorf("follower: %+v, %v, fn ran %d times; want it to run fn once itself", r, err, runs.get("k"))
+		}
+	})
+}

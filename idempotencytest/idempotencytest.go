@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CompleteRetryIsIdempotent", testCompleteRetry},
 		{"StaleTokenChangesNothing", testStaleToken},
 		{"TakeoverAfterLeaseLapse", testTakeover},
+		{"TakeoverRaceHasOneWinner", testTakeoverRace},
+		{"LiveClaimOutlivesItsTTL", testLiveClaimOutlivesTTL},
+		{"OwnerCannotRenewFinishedRecord", testRenewFinished},
+		{"HugeDurationsDoNotWrapAround", testHugeDurations},
 		{"LapsedLeaseKeepsItsRequest", testLapsedLeaseMismatch},
 		{"RenewExtendsLease", testRenew},
 		{"Expiry", testExpiry},
@@ -68,6 +73,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"DeleteExpiredInBatches", testDeleteExpired},
 		{"DeleteExpiredKeepsReclaimed", testDeleteKeepsReclaimed},
 		{"DeleteAbandonedClaims", testDeleteAbandoned},
+		{"ConcurrentDeleteExpired", testConcurrentDeleteExpired},
 		{"RejectsInvalidInput", testInvalidInput},
 	}
 	for _, tc := range tests {
@@ -548,5 +554,165 @@ func testInvalidInput(t *testing.T, s idempotency.Store) {
 	r = claimReq("ns", "ok", fp1, 0, long)
 	if _, err := s.Claim(ctx, r); err == nil {
 		t.Error("Claim with a zero lease: nil error")
+	}
+}
+
+// waitPast claims a control key with a short lease and TTL and waits, on the
+// store's clock, until it has expired: every short lease or TTL set before
+// the call has run out too.
+func waitPast(t *testing.T, s idempotency.Store, control string) {
+	t.Helper()
+	mustClaim(t, s, claimReq("ns", control, fp1, short, short))
+	claimWhenFree(t, s, claimReq("ns", control, fp2, long, long))
+}
+
+func testTakeoverRace(t *testing.T, s idempotency.Store) {
+	// Many callers race for a lapsed claim (same request) and for an
+	// expired record (two requests): one wins, the others see its claim.
+	mustClaim(t, s, claimReq("ns", "lapsed", fp1, short, long))
+	done := claimReq("ns", "expired", fp1, long, long)
+	mustClaim(t, s, done)
+	mustComplete(t, s, done, idempotency.StateCompleted, []byte("old"), short)
+	waitPast(t, s, "control")
+
+	for _, key := range []string{"lapsed", "expired"} {
+		const racers = 16
+		var mu sync.Mutex
+		var winners []string
+		var losers []idempotency.Record
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range racers {
+			fp := fp1
+			if key == "expired" && i%2 == 1 {
+				fp = fp2 // an expired record is free for any request
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res, err := s.Claim(context.Background(), claimReq("ns", key, fp, long, long))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					t.Errorf("%s: Claim: %v", key, err)
+				case res.Claimed:
+					winners = append(winners, fp)
+				default:
+					losers = append(losers, res.Record)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("%s: %d callers claimed it; want exactly 1", key, len(winners))
+		}
+		for _, rec := range losers {
+			if rec.State != idempotency.StateProcessing || rec.Fingerprint != winners[0] || rec.Payload != nil {
+				t.Errorf("%s: a loser saw %+v; want the winner's processing claim for %s", key, rec, winners[0])
+			}
+		}
+	}
+}
+
+func testLiveClaimOutlivesTTL(t *testing.T, s idempotency.Store) {
+	// A claim expires Lease+TTL after it was made or renewed: a claim whose
+	// fn runs longer than TTL is neither taken by another request nor
+	// deleted while its lease holds.
+	ctx := context.Background()
+	mustClaim(t, s, claimReq("ns", "long-lease", fp1, long, short))
+	renewed := claimReq("ns", "renewed", fp1, short, short)
+	mustClaim(t, s, renewed)
+	if err := s.Renew(ctx, lockOf(renewed), long, short); err != nil {
+		t.Fatal(err)
+	}
+	waitPast(t, s, "control")
+	for _, key := range []string{"long-lease", "renewed"} {
+		rec := mustNotClaim(t, s, claimReq("ns", key, fp2, long, long))
+		if rec.Fingerprint != fp1 {
+			t.Errorf("%s: another request saw %+v; want the live claim of %s", key, rec, fp1)
+		}
+	}
+	if n, err := s.DeleteExpired(ctx, 100); err != nil || n != 0 {
+		t.Errorf("DeleteExpired = %d, %v; want 0: no record has expired", n, err)
+	}
+}
+
+func testRenewFinished(t *testing.T, s idempotency.Store) {
+	// Renew by the owner of a finished record reports ErrLeaseLost and does
+	// not extend its expiry.
+	ctx := context.Background()
+	r := claimReq("ns", "finished", fp1, long, long)
+	mustClaim(t, s, r)
+	mustComplete(t, s, r, idempotency.StateCompleted, []byte("v"), short)
+	if err := s.Renew(ctx, lockOf(r), long, long); !errors.Is(err, idempotency.ErrLeaseLost) {
+		t.Errorf("Renew of a completed record by its owner: %v; want ErrLeaseLost", err)
+	}
+	claimWhenFree(t, s, claimReq("ns", "finished", fp2, long, long))
+}
+
+func testHugeDurations(t *testing.T, s idempotency.Store) {
+	// Durations near the top of time.Duration must be rejected or work;
+	// overflowing into a negative duration would write records expired.
+	ctx := context.Background()
+	if res, err := s.Claim(ctx, claimReq("ns", "huge", fp1, time.Minute, math.MaxInt64)); err == nil && res.Claimed {
+		rec := mustNotClaim(t, s, claimReq("ns", "huge", fp1, long, long))
+		if rec.State != idempotency.StateProcessing {
+			t.Errorf("after a claim with a huge TTL: %+v", rec)
+		}
+	}
+	r := claimReq("ns", "forever", fp1, long, long)
+	mustClaim(t, s, r)
+	if err := s.Complete(ctx, lockOf(r), idempotency.StateCompleted, []byte("v"), math.MaxInt64-1); err != nil {
+		return // rejecting it is fine
+	}
+	rec := mustNotClaim(t, s, claimReq("ns", "forever", fp2, long, long))
+	if string(rec.Payload) != "v" {
+		t.Errorf("after Complete with a huge TTL: %+v; want the outcome replayed", rec)
+	}
+}
+
+func testConcurrentDeleteExpired(t *testing.T, s idempotency.Store) {
+	// Several cleaners at once delete every expired record exactly once,
+	// without errors, and leave live records alone.
+	ctx := context.Background()
+	const expired, live, cleaners = 40, 5, 8
+	for i := range live {
+		mustClaim(t, s, claimReq("ns", fmt.Sprint("live-", i), fp1, long, long))
+	}
+	expireAll(t, s, "old", expired+1) // the last one is re-claimed: live
+	var deleted atomic.Int64
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range cleaners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for {
+				n, err := s.DeleteExpired(ctx, 3)
+				if err != nil {
+					t.Errorf("DeleteExpired: %v", err)
+					return
+				}
+				deleted.Add(n)
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n, err := s.DeleteExpired(ctx, 100); err != nil || n != 0 {
+		t.Errorf("after the cleaners: DeleteExpired = %d, %v; want 0", n, err)
+	}
+	if got := deleted.Load(); got != expired {
+		t.Errorf("cleaners deleted %d records; want %d", got, expired)
+	}
+	for i := range live {
+		mustNotClaim(t, s, claimReq("ns", fmt.Sprint("live-", i), fp1, long, long))
 	}
 }

@@ -2,7 +2,8 @@ package sqlstore
 
 import "strings"
 
-// Dialect selects the SQL a [Store] speaks.
+// Dialect selects the SQL a [Store] speaks. The zero value "" is not a
+// dialect: [New] rejects it.
 type Dialect string
 
 // The supported dialects.
@@ -118,8 +119,8 @@ func postgresQueries(t string) queries {
 		// SKIP LOCKED lets several cleaners share the work without waiting
 		// on each other; the outer condition re-checks expiry on the row
 		// version being deleted, so a record re-claimed meanwhile stays.
-		deleteExpired: `DELETE FROM ` + t + ` WHERE (namespace, idem_key) IN (SELECT namespace, idem_key FROM ` + t +
-			` WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) AND expires_at <= now()`,
+		deleteExpired: `DELETE FROM ` + t + ` WHERE ctid = ANY(ARRAY(SELECT ctid FROM ` + t +
+			` WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()`,
 	}
 }
 

@@ -17,11 +17,14 @@
 //
 // # Statements
 //
-// Every operation is autocommit: no explicit transaction on the hot path.
+// No explicit transaction on the hot path: every statement there is
+// autocommit. (A MySQL cleanup batch runs its DELETE in a short READ
+// COMMITTED transaction, which takes no gap locks.)
 //
 //	operation       PostgreSQL                           MySQL, SQLite
 //	replay          1 insert-or-select (writes nothing)  1 SELECT by primary key
 //	new key         1 insert-or-select + 1 UPDATE        1 SELECT + 1 INSERT + 1 UPDATE
+//	expired key     1 insert-or-select + 2 UPDATE        1 SELECT + 2 UPDATE
 //	lease renewal   1 UPDATE                             1 UPDATE
 //	release         1 DELETE                             1 DELETE
 //	cleanup batch   1 DELETE                             1 DELETE
@@ -30,7 +33,9 @@
 // statement on the primary key (INSERT … ON CONFLICT DO NOTHING, INSERT
 // IGNORE), never check-then-insert; taking over a lapsed lease is a separate
 // conditional UPDATE. Every write after the claim carries the owner's token,
-// so a late owner changes nothing. Statements are prepared once per
+// so a late owner changes nothing; a write that changed no row is followed by
+// a SELECT that tells "already done by me" (a retried completion, or MySQL's
+// changed-rows count) from "lease lost". Statements are prepared once per
 // connection (go-sql-driver/mysql would otherwise prepare, execute and close
 // each one: two round trips).
 //
@@ -44,7 +49,8 @@
 // # Errors
 //
 // Deadlocks, serialization failures and busy SQLite files are retried inside
-// the store, where that is safe (every statement is its own transaction).
+// the store, where that is safe (each retried statement or batch is its own
+// transaction, so a failed one changed nothing).
 // Other errors are returned wrapped with the operation and table that failed;
 // the driver's error stays reachable with errors.As.
 //

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,9 +36,10 @@ type Config struct {
 }
 
 // Store is an [idempotency.Store] on a SQL database, shared by every process
-// that uses the same table. Each operation is one autocommit statement (a
-// claim that finds a lapsed lease takes two); leases and expiry are compared
-// with the database clock, so application hosts with skewed clocks agree.
+// that uses the same table. Every statement on the hot path is autocommit;
+// the package documentation lists them per dialect. Leases and expiry are
+// compared with the database clock, so application hosts with skewed clocks
+// agree.
 //
 // A Store is safe for concurrent use. It prepares each statement once per
 // connection, lazily; [Store.Close] releases them. Its zero value is not
@@ -92,14 +94,32 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) Table() string { return s.table }
 
 // Close closes the store's prepared statements. It does not close the
-// database handle. Calls after Close prepare statements again.
+// database handle. Call it after the last use: a call running concurrently
+// with Close may fail with "statement is closed". Calls after Close prepare
+// statements again.
 func (s *Store) Close() error { return s.stmts.close() }
 
 // dur converts d to the dialect's duration unit, rounding up so that a
-// positive duration never becomes zero.
+// positive duration never becomes zero (without overflowing near MaxInt64).
 func (s *Store) dur(d time.Duration) int64 {
 	u := time.Duration(s.unit) * time.Microsecond
-	return int64((d + u - 1) / u)
+	q := d / u
+	if d%u > 0 {
+		q++
+	}
+	return int64(q)
+}
+
+// checkDurations rejects a lease or TTL whose sum would overflow into a
+// negative duration, which would write the record already expired.
+func checkDurations(op string, lease, ttl time.Duration) error {
+	if lease <= 0 || ttl <= 0 {
+		return fmt.Errorf("sqlstore: %s: lease (%v) and TTL (%v) must be positive", op, lease, ttl)
+	}
+	if ttl > math.MaxInt64-lease {
+		return fmt.Errorf("sqlstore: %s: lease %v plus TTL %v overflows a time.Duration", op, lease, ttl)
+	}
+	return nil
 }
 
 // claimAttempts bounds the read-claim loop; each round is lost only to a
@@ -193,6 +213,9 @@ func (s *Store) claimOrRead(ctx context.Context, req idempotency.ClaimRequest, l
 
 // Renew implements [idempotency.Store.Renew].
 func (s *Store) Renew(ctx context.Context, lock idempotency.Lock, lease, ttl time.Duration) error {
+	if err := checkDurations("renew lease", lease, ttl); err != nil {
+		return err
+	}
 	n, err := s.exec(ctx, s.q.renew, s.dur(lease), s.dur(lease+ttl), lock.Namespace, lock.Key, lock.Token)
 	if err != nil {
 		return s.wrap("renew lease", err)
@@ -209,6 +232,9 @@ func (s *Store) Renew(ctx context.Context, lock idempotency.Lock, lease, ttl tim
 func (s *Store) Complete(ctx context.Context, lock idempotency.Lock, state idempotency.State, payload []byte, ttl time.Duration) error {
 	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
 		return fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("sqlstore: complete: TTL %v must be positive", ttl)
 	}
 	if payload == nil {
 		payload = []byte{} // NULL means "no outcome yet"
@@ -329,8 +355,6 @@ func checkClaim(req idempotency.ClaimRequest) error {
 		return fmt.Errorf("sqlstore: claim: fingerprint must be 1 to %d bytes, got %d", maxFingerprintLen, len(req.Fingerprint))
 	case req.Token == "" || len(req.Token) > maxTokenLen:
 		return fmt.Errorf("sqlstore: claim: token must be 1 to %d bytes, got %d", maxTokenLen, len(req.Token))
-	case req.Lease <= 0 || req.TTL <= 0:
-		return fmt.Errorf("sqlstore: claim: lease (%v) and TTL (%v) must be positive", req.Lease, req.TTL)
 	}
-	return nil
+	return checkDurations("claim", req.Lease, req.TTL)
 }
