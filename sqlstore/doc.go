@@ -60,6 +60,13 @@
 // pools and processes can then share one file, because every write is one
 // autocommit statement.
 //
+// # Pool settings
+//
+// Statements are prepared per connection, so keep connections: set
+// db.SetMaxIdleConns to the pool's working concurrency. With database/sql's
+// default of 2 idle connections a busy pool reconnects and prepares again
+// constantly.
+//
 // A Store is safe for concurrent use by many goroutines, pools and
 // processes.
 package sqlstore
