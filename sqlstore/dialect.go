@@ -25,9 +25,10 @@ const (
 // queries holds one dialect's statements. Every statement takes its
 // arguments in the order given in its comment; placeholders are the
 // dialect's own and never reused, so the argument lists are the same for all
-// dialects.
+// dialects. On SQLite, the statements marked "+now" take one more argument
+// at the end: the current time in Unix milliseconds (see [Store.clock]).
 type queries struct {
-	// selectRecord(ns, key) -> state, fingerprint, payload, expired, lapsed
+	// selectRecord(ns, key +now) -> state, fingerprint, payload, expired, lapsed
 	selectRecord string
 	// claimOrSelect(ns, key, fp, token, lease, expiry, ns, key) ->
 	// claimed, state, fingerprint, payload, expired, lapsed.
@@ -35,15 +36,15 @@ type queries struct {
 	// statement; it returns no row when a rival's insert committed after
 	// the statement's snapshot.
 	claimOrSelect string
-	// insert(ns, key, fp, token, lease, expiry): claims an absent key;
+	// insert(ns, key, fp, token, lease, expiry +now): claims an absent key;
 	// affects no row when the key exists.
 	insert string
-	// takeover(fp, token, lease, expiry, ns, key, fp): claims an expired
+	// takeover(fp, token, lease, expiry, ns, key, fp +now): claims an expired
 	// record, or a lapsed lease of the same request.
 	takeover string
-	// renew(lease, expiry, ns, key, token)
+	// renew(lease, expiry, ns, key, token +now)
 	renew string
-	// complete(state, payload, ttl, ns, key, token)
+	// complete(state, payload, ttl, ns, key, token +now)
 	complete string
 	// owner(ns, key, token) -> state: the state of the record if token
 	// holds it, to recognise a write that took effect but whose answer was
@@ -51,7 +52,9 @@ type queries struct {
 	owner string
 	// release(ns, key, token)
 	release string
-	// deleteExpired(limit)
+	// deleteExpired(limit); on MySQL deleteExpired(oldest, limit), where
+	// oldest is the smallest expires_at, read first (see
+	// Store.deleteExpired).
 	deleteExpired string
 }
 
@@ -116,9 +119,15 @@ func postgresQueries(t string) queries {
 			` WHERE namespace = $4 AND idem_key = $5 AND token = $6 AND state = 0`,
 		owner:   `SELECT state FROM ` + t + ` WHERE namespace = $1 AND idem_key = $2 AND token = $3`,
 		release: `DELETE FROM ` + t + ` WHERE namespace = $1 AND idem_key = $2 AND token = $3 AND state = 0`,
-		// SKIP LOCKED lets several cleaners share the work without waiting
-		// on each other; the outer condition re-checks expiry on the row
-		// version being deleted, so a record re-claimed meanwhile stays.
+		// deleteExpired(limit). The inner SELECT walks the expires_at index
+		// oldest first and locks the rows it returns; SKIP LOCKED passes
+		// over rows another cleaner or a claim holds, so cleaners share the
+		// work and never wait. The DELETE reaches each locked row by its
+		// ctid, which cannot change while the lock is held, instead of a
+		// second primary-key lookup per row (about 12ms instead of 28ms per
+		// batch of 1000 random keys here). The outer condition re-checks
+		// expiry on the row version it deletes, so a record claimed again
+		// in between stays.
 		deleteExpired: `DELETE FROM ` + t + ` WHERE ctid = ANY(ARRAY(SELECT ctid FROM ` + t +
 			` WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()`,
 	}
@@ -146,35 +155,46 @@ func mysqlQueries(t string) queries {
 			` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
 		owner:   `SELECT state FROM ` + t + ` WHERE namespace = ? AND idem_key = ? AND token = ?`,
 		release: `DELETE FROM ` + t + ` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
-		// A single-table DELETE re-checks its WHERE on each row it deletes;
-		// ORDER BY walks the expires_at index so concurrent cleaners take
-		// rows in the same order instead of deadlocking.
-		deleteExpired: `DELETE FROM ` + t + ` WHERE expires_at <= ` + now + ` ORDER BY expires_at LIMIT ?`,
+		// deleteExpired(oldest, limit), run by Store.deleteExpired after
+		// reading oldest, the smallest expires_at, so that the range skips
+		// the index entries of rows deleted but not yet purged. A
+		// single-table DELETE locks each row and re-checks its WHERE on the
+		// latest committed version, so a record claimed again in between
+		// stays. ORDER BY walks the expires_at index, so concurrent cleaners
+		// lock rows in the same order and wait instead of deadlocking.
+		deleteExpired: `DELETE FROM ` + t + ` WHERE expires_at >= ? AND expires_at <= ` + now + ` ORDER BY expires_at LIMIT ?`,
 	}
 }
 
 func sqliteQueries(t string) queries {
-	// Integer Unix milliseconds of the database clock; 'now' is fixed for
-	// the duration of one statement.
+	// Integer Unix milliseconds. SQLite runs inside the calling process
+	// and WAL mode (which SQLiteDSN and Migrate set) works only on one
+	// host, so the database clock is this host's clock: the store passes
+	// it as the last argument ("+now"), fixed for the statement like
+	// SQLite's own 'now'. Computing it in SQL (unixepoch('subsec')) costs
+	// more than the read itself, because modernc.org/sqlite parses every
+	// statement again on each execution. Numbered placeholders let one
+	// argument serve several comparisons.
 	const now = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
 	return queries{
-		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + ` FROM ` + t +
-			` WHERE namespace = ? AND idem_key = ?`,
+		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ?3, locked_until <= ?3 FROM ` + t +
+			` WHERE namespace = ?1 AND idem_key = ?2`,
 		insert: `INSERT INTO ` + t + ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at, created_at)` +
-			` VALUES (?, ?, ?, 0, ?, ` + now + ` + ?, ` + now + ` + ?, ` + now + `)` +
+			` VALUES (?1, ?2, ?3, 0, ?4, ?7 + ?5, ?7 + ?6, ?7)` +
 			` ON CONFLICT (namespace, idem_key) DO NOTHING`,
-		takeover: `UPDATE ` + t + ` SET fingerprint = ?, state = 0, token = ?, payload = NULL,` +
-			` locked_until = ` + now + ` + ?, expires_at = ` + now + ` + ?, created_at = ` + now +
-			` WHERE namespace = ? AND idem_key = ?` +
-			` AND (expires_at <= ` + now + ` OR (state = 0 AND locked_until <= ` + now + ` AND fingerprint = ?))`,
-		renew: `UPDATE ` + t + ` SET locked_until = ` + now + ` + ?, expires_at = ` + now + ` + ?` +
-			` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
-		complete: `UPDATE ` + t + ` SET state = ?, payload = ?, locked_until = ` + now + `, expires_at = ` + now + ` + ?` +
-			` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
+		takeover: `UPDATE ` + t + ` SET fingerprint = ?1, state = 0, token = ?2, payload = NULL,` +
+			` locked_until = ?8 + ?3, expires_at = ?8 + ?4, created_at = ?8` +
+			` WHERE namespace = ?5 AND idem_key = ?6` +
+			` AND (expires_at <= ?8 OR (state = 0 AND locked_until <= ?8 AND fingerprint = ?7))`,
+		renew: `UPDATE ` + t + ` SET locked_until = ?6 + ?1, expires_at = ?6 + ?2` +
+			` WHERE namespace = ?3 AND idem_key = ?4 AND token = ?5 AND state = 0`,
+		complete: `UPDATE ` + t + ` SET state = ?1, payload = ?2, locked_until = ?7, expires_at = ?7 + ?3` +
+			` WHERE namespace = ?4 AND idem_key = ?5 AND token = ?6 AND state = 0`,
 		owner:   `SELECT state FROM ` + t + ` WHERE namespace = ? AND idem_key = ? AND token = ?`,
 		release: `DELETE FROM ` + t + ` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
-		// SQLite runs one writer at a time, so the inner SELECT and the
-		// DELETE see the same rows; the outer condition still re-checks.
+		// deleteExpired(limit). SQLite runs one writer at a time, so the
+		// inner SELECT and the DELETE see the same rows; the outer
+		// condition still re-checks.
 		deleteExpired: `DELETE FROM ` + t + ` WHERE rowid IN (SELECT rowid FROM ` + t +
 			` WHERE expires_at <= ` + now + ` ORDER BY expires_at LIMIT ?) AND expires_at <= ` + now,
 	}

@@ -43,8 +43,11 @@
 //
 // Leases and expiry are compared with the database clock: now() with
 // timestamptz on PostgreSQL; UTC_TIMESTAMP(6) with DATETIME(6) on MySQL, so
-// neither parseTime nor the session time_zone matters; integer Unix
-// milliseconds on SQLite.
+// neither parseTime nor the session time_zone matters. On SQLite, which runs
+// inside the calling process and (in WAL mode) on one host only, the
+// database clock is that host's clock: the store passes it, in integer Unix
+// milliseconds, as a statement argument, which is cheaper than computing it
+// in SQL on every statement.
 //
 // # Errors
 //

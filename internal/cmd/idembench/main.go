@@ -1,0 +1,184 @@
+// Command idembench measures what Manager.Do costs against the floor: the
+// statements a careful hand-written program cannot avoid (a claim INSERT and
+// a completion UPDATE for a new key, one read by primary key for a replay),
+// and against the check-then-insert flow tutorials show. Everything runs in
+// one process on one connection pool, in alternating rounds after a warm-up,
+// so that the ratios compare like with like on a noisy machine.
+//
+//	go run ./internal/cmd/idembench -dialect postgres -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable' -c 1,8,32 -n 20000 -rounds 5
+//	go run ./internal/cmd/idembench -dialect mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
+//	go run ./internal/cmd/idembench -dialect sqlite            # a temporary file
+//	go run ./internal/cmd/idembench -dialect postgres -dsn ... -prefill 1000000
+//
+// It creates a table with a random name and drops it at the end, also when
+// interrupted.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+
+	"github.com/idemkit/idempotency/internal/countdriver"
+)
+
+type options struct {
+	dialect    string
+	driver     string
+	dsn        string
+	conc       []int
+	n          int
+	rounds     int
+	warmup     int
+	prefill    int
+	replayKeys int
+	maxIdle    int
+	variants   []string
+	cpuProfile string
+	keepTable  bool
+	count      bool
+	protoPG    string
+
+	out, log io.Writer // the report; progress (default stdout, stderr)
+}
+
+func main() {
+	var o options
+	var conc, variants string
+	flag.StringVar(&o.dialect, "dialect", "sqlite", "postgres, mysql or sqlite")
+	flag.StringVar(&o.driver, "driver", "", "database/sql driver: pgx or postgres (lib/pq) for postgres; default pgx, mysql, sqlite")
+	flag.StringVar(&o.dsn, "dsn", "", "data source name; for sqlite default a temporary file opened with sqlstore.SQLiteDSN")
+	flag.StringVar(&conc, "c", "1,8,32", "comma-separated numbers of concurrent callers")
+	flag.IntVar(&o.n, "n", 20000, "operations per measurement (one variant, one concurrency, one round)")
+	flag.IntVar(&o.rounds, "rounds", 5, "measured rounds; variants alternate order from round to round")
+	flag.IntVar(&o.warmup, "warmup", 0, "operations per variant and concurrency before the first round; default n/10, at least 200")
+	flag.IntVar(&o.prefill, "prefill", 0, "completed rows to insert into the table before measuring")
+	flag.IntVar(&o.replayKeys, "replay-keys", 1000, "completed keys the replay variants read, round-robin")
+	flag.IntVar(&o.maxIdle, "maxidle", -1, "sql.DB MaxIdleConns; -1: as many as the largest concurrency (database/sql's own default is 2)")
+	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's five, "proto" compares Do on the store and on the prototype in proto.go with the floor, "all" is every variant`)
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	flag.BoolVar(&o.keepTable, "keep", false, "do not drop the table at the end")
+	flag.StringVar(&o.protoPG, "proto-pg", "read-first", "the PostgreSQL claim the proto variants run: read-first or cte-select-first (see proto.go)")
+	flag.BoolVar(&o.count, "count", false, "open the pool through internal/countdriver and print statements, prepares and transactions per operation (slows every variant alike)")
+	flag.Parse()
+
+	for _, s := range strings.Split(conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			fatalf("-c %q: want positive integers separated by commas", conc)
+		}
+		o.conc = append(o.conc, c)
+	}
+	switch variants {
+	case "default":
+		o.variants = defaultVariants
+	case "all":
+		o.variants = allVariants
+	case "proto":
+		o.variants = protoVariants
+	default:
+		for _, v := range strings.Split(variants, ",") {
+			if !known(strings.TrimSpace(v)) {
+				fatalf("-variants: unknown variant %q: want some of %s", v, strings.Join(allVariants, ","))
+			}
+			o.variants = append(o.variants, strings.TrimSpace(v))
+		}
+	}
+	if o.n < 1 || o.rounds < 1 || o.replayKeys < 1 {
+		fatalf("-n, -rounds and -replay-keys must be positive")
+	}
+	if o.warmup == 0 {
+		o.warmup = max(o.n/10, 200)
+	}
+
+	o.out, o.log = os.Stdout, os.Stderr
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "idembench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) (err error) {
+	b, err := setup(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := b.close(context.WithoutCancel(ctx), o.keepTable, o.log); err == nil {
+			err = cerr
+		}
+	}()
+	fmt.Fprintf(o.out, "# idembench: %s via %s, table %s, GOMAXPROCS=%d, %s\n", o.dialect, b.driver, b.table, runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(o.out, "# n=%d per measurement, %d rounds, warm-up %d, concurrency %v, MaxOpenConns=%d MaxIdleConns=%d\n",
+		o.n, o.rounds, o.warmup, o.conc, b.db.Stats().MaxOpenConnections, b.maxIdle)
+
+	if o.prefill > 0 {
+		if err := b.prefill(ctx, o.prefill, o.log); err != nil {
+			return err
+		}
+	}
+	if err := b.prepareReplayKeys(ctx, o.replayKeys); err != nil {
+		return err
+	}
+	for _, c := range o.conc {
+		for _, v := range o.variants {
+			if _, err := b.measure(ctx, v, c, o.warmup); err != nil {
+				return fmt.Errorf("warm-up %s c=%d: %w", v, c, err)
+			}
+		}
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res := newResults()
+	for r := range o.rounds {
+		for _, c := range o.conc {
+			order := append([]string(nil), o.variants...)
+			if r%2 == 1 {
+				for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+					order[i], order[j] = order[j], order[i]
+				}
+			}
+			for _, v := range order {
+				var before countdriver.Counts
+				if b.counter != nil {
+					before = b.counter.Snapshot()
+				}
+				m, err := b.measure(ctx, v, c, o.n)
+				if err != nil {
+					return fmt.Errorf("round %d %s c=%d: %w", r+1, v, c, err)
+				}
+				if b.counter != nil {
+					fmt.Fprintf(o.log, "round %d c=%-3d %-13s per %d ops: %v\n", r+1, c, v, o.n, b.counter.Snapshot().Sub(before))
+				}
+				res.add(c, v, m)
+				fmt.Fprintf(o.log, "round %d c=%-3d %-13s %9.0f ops/s  p50 %-10v p99 %-10v cpu/op %v\n", r+1, c, v, m.opsPerSec(),
+					round(m.quantile(0.5)), round(m.quantile(0.99)), round(m.cpuPerOp()))
+			}
+		}
+	}
+	res.print(o.out, o.conc, o.variants)
+	return nil
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "idembench: "+format+"\n", args...)
+	os.Exit(2)
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // registers "mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/internal/countdriver"
+	"github.com/idemkit/idempotency/sqlstore"
+)
+
+// namespace is the Manager's namespace; the floor writes the same column.
+const namespace = "bench"
+
+// request and response are a typical payment call: about 200 and 100 bytes
+// of JSON.
+type request struct {
+	Account     string            `json:"account"`
+	Amount      int64             `json:"amount"`
+	Currency    string            `json:"currency"`
+	Description string            `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+type response struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+	Created  int64  `json:"created"`
+}
+
+var theRequest = request{
+	Account:     "acct_1N2b3C4d5E6f7G8h",
+	Amount:      12999,
+	Currency:    "eur",
+	Description: "Order #100234: 3 items, express shipping",
+	Metadata:    map[string]string{"order_id": "100234", "customer": "cus_9f8e7d6c", "channel": "web"},
+}
+
+var theResponse = response{ID: "ch_3N4c5D6e7F8g9H0i", Status: "succeeded", Amount: 12999, Currency: "eur", Created: 1718000000}
+
+func charge(context.Context, request) (response, error) { return theResponse, nil }
+
+// bench holds one run's pool, store, Manager and hand-written statements.
+type bench struct {
+	dialect sqlstore.Dialect
+	driver  string
+	db      *sqlx.DB
+	maxIdle int
+	table   string
+	tmpDir  string
+	store   *sqlstore.Store
+	mgr     *idempotency.Manager[request, response]
+	sql     handSQL
+	floor   floorStmts
+	counter *countdriver.Counter // nil unless -count
+
+	proto    *protoStore
+	protoMgr *idempotency.Manager[request, response]
+
+	runID      string
+	seq        atomic.Int64
+	replayKeys []string
+	payload    []byte // theResponse encoded, as the floor stores it
+	fp         string // a fingerprint-sized constant for the floor
+	token      string // a token-sized constant for the floor
+}
+
+func setup(ctx context.Context, o options) (*bench, error) {
+	b := &bench{dialect: sqlstore.Dialect(o.dialect), driver: o.driver, runID: randomHex(4)}
+	switch b.dialect {
+	case sqlstore.Postgres:
+		if b.driver == "" {
+			b.driver = "pgx"
+		}
+	case sqlstore.MySQL:
+		if b.driver == "" {
+			b.driver = "mysql"
+		}
+	case sqlstore.SQLite:
+		if b.driver == "" {
+			b.driver = "sqlite"
+		}
+	default:
+		return nil, fmt.Errorf("-dialect %q: want postgres, mysql or sqlite", o.dialect)
+	}
+	dsn := o.dsn
+	if dsn == "" {
+		if b.dialect != sqlstore.SQLite {
+			return nil, fmt.Errorf("-dsn is required for %s", b.dialect)
+		}
+		dir, err := os.MkdirTemp("", "idembench")
+		if err != nil {
+			return nil, err
+		}
+		b.tmpDir = dir
+		dsn = sqlstore.SQLiteDSN(filepath.Join(dir, "bench.db"))
+	}
+	var (
+		db  *sqlx.DB
+		err error
+	)
+	if o.count {
+		raw, counter, err := countdriver.OpenDB(b.driver, dsn)
+		if err != nil {
+			b.removeTmp()
+			return nil, err
+		}
+		db, b.counter = sqlx.NewDb(raw, b.driver), counter
+	} else {
+		db, err = sqlx.Open(b.driver, dsn)
+		if err != nil {
+			b.removeTmp()
+			return nil, fmt.Errorf("open %s: %w", b.driver, err)
+		}
+	}
+	b.db = db
+	maxC := slices.Max(o.conc)
+	db.SetMaxOpenConns(maxC)
+	b.maxIdle = o.maxIdle
+	if b.maxIdle < 0 {
+		b.maxIdle = maxC
+	}
+	db.SetMaxIdleConns(b.maxIdle)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		b.removeTmp()
+		return nil, fmt.Errorf("%s does not answer: %w", b.dialect, err)
+	}
+
+	b.table = "idembench_" + b.runID
+	b.store, err = sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: b.table})
+	if err == nil {
+		err = b.store.Migrate(ctx)
+	}
+	if err == nil {
+		b.mgr, err = idempotency.New[request, response](b.store, idempotency.Config{Namespace: namespace})
+	}
+	if err == nil {
+		b.sql = handWritten(b.dialect, quote(b.dialect, b.table))
+		b.floor, err = b.sql.prepare(ctx, db)
+	}
+	if err == nil {
+		b.proto, err = newProtoStore(ctx, b.dialect, db, b.store, quote(b.dialect, b.table), o.protoPG)
+	}
+	if err == nil {
+		b.protoMgr, err = idempotency.New[request, response](b.proto, idempotency.Config{Namespace: namespace})
+	}
+	if err != nil {
+		b.close(context.WithoutCancel(ctx), false, io.Discard) //nolint:errcheck // reporting the first error
+		return nil, err
+	}
+	b.payload, _ = json.Marshal(theResponse)
+	fp, err := idempotency.Fingerprint(theRequest)
+	if err != nil {
+		return nil, err
+	}
+	b.fp = idempotency.FingerprintVersion + ":" + fp
+	b.token = randomHex(16)
+	return b, nil
+}
+
+func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
+	var first error
+	b.floor.close()
+	if b.proto != nil {
+		b.proto.close()
+	}
+	if b.store != nil {
+		b.store.Close()
+	}
+	if !keep && b.table != "" {
+		dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if _, err := b.db.ExecContext(dctx, "DROP TABLE IF EXISTS "+quote(b.dialect, b.table)); err != nil {
+			first = fmt.Errorf("drop table %s: %w", b.table, err)
+		}
+	} else if keep {
+		fmt.Fprintf(log, "idembench: kept table %s\n", b.table)
+	}
+	if err := b.db.Close(); err != nil && first == nil {
+		first = err
+	}
+	b.removeTmp()
+	return first
+}
+
+func (b *bench) removeTmp() {
+	if b.tmpDir != "" {
+		os.RemoveAll(b.tmpDir)
+	}
+}
+
+// newKey returns a key never used before in this table.
+func (b *bench) newKey() string {
+	return fmt.Sprintf("%s-%d", b.runID, b.seq.Add(1))
+}
+
+// prepareReplayKeys records k outcomes through Do for the replay variants.
+func (b *bench) prepareReplayKeys(ctx context.Context, k int) error {
+	b.replayKeys = make([]string, k)
+	for i := range b.replayKeys {
+		b.replayKeys[i] = fmt.Sprintf("replay-%s-%d", b.runID, i)
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errc := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= k {
+					return
+				}
+				if _, err := b.mgr.Do(ctx, b.replayKeys[i], theRequest, charge); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
+}

@@ -1,0 +1,317 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/internal/countdriver"
+	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/sqlstore"
+)
+
+// The statement budget of Manager.Do (DESIGN.md §4), per dialect. Every
+// statement is its own autocommit transaction; there is never a BEGIN.
+//
+//	dialect   new key (2 commits)                          replay (read only)
+//	postgres  WITH ins AS (INSERT … ON CONFLICT DO NOTHING  WITH … (the same statement:
+//	          RETURNING 1) SELECT … (claim or read), UPDATE  the conflict writes nothing)
+//	mysql     SELECT, INSERT IGNORE, UPDATE                 SELECT
+//	sqlite    SELECT, INSERT … ON CONFLICT DO NOTHING,       SELECT
+//	          UPDATE
+//
+// Each statement is prepared at most once per connection.
+var costBudget = map[sqlstore.Dialect]struct {
+	newKey []countdriver.Kind
+	replay []countdriver.Kind
+}{
+	sqlstore.Postgres: {newKey: kinds("WITH", "UPDATE"), replay: kinds("WITH")},
+	sqlstore.MySQL:    {newKey: kinds("SELECT", "INSERT", "UPDATE"), replay: kinds("SELECT")},
+	sqlstore.SQLite:   {newKey: kinds("SELECT", "INSERT", "UPDATE"), replay: kinds("SELECT")},
+}
+
+func kinds(k ...countdriver.Kind) []countdriver.Kind { return k }
+
+type costReq struct {
+	Account string `json:"account"`
+	Amount  int64  `json:"amount"`
+}
+
+type costResp struct {
+	ID string `json:"id"`
+}
+
+// countedStore returns a migrated store on a fresh table, on a pool of at
+// most maxConns connections opened through the counting driver, and the
+// counter, reset after migration.
+func countedStore(t *testing.T, b testdb.Backend, maxConns int) (*sqlstore.Store, *countdriver.Counter, *testdb.Fixture) {
+	t.Helper()
+	f := testdb.NewFixture(t, b)
+	db, counter, err := countdriver.OpenDB(b.Driver, f.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	s, err := sqlstore.New(sqlx.NewDb(db, b.Driver), sqlstore.Config{Dialect: b.Dialect, Table: f.Table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	return s, counter, f
+}
+
+func charge(_ context.Context, r costReq) (costResp, error) {
+	return costResp{ID: "ch_" + r.Account}, nil
+}
+
+// TestStatementBudget pins what one Do costs on every backend, so that an
+// extra round trip, commit, prepare or lock fails CI rather than showing up
+// only as a slower benchmark.
+func TestStatementBudget(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		t.Parallel()
+		budget := costBudget[b.Dialect]
+		// One connection: "prepared once per connection" becomes "the
+		// second call prepares nothing".
+		s, counter, f := countedStore(t, b, 1)
+		m, err := idempotency.New[costReq, costResp](s, idempotency.Config{Namespace: "cost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		counter.Trace(true)
+
+		do := func(key string) (idempotency.Result[costResp], countdriver.Counts, []countdriver.Event) {
+			t.Helper()
+			before := counter.Snapshot()
+			counter.Events() // drop older events
+			res, err := m.DoResult(ctx, key, costReq{Account: key, Amount: 100}, charge)
+			if err != nil {
+				t.Fatalf("Do(%q): %v", key, err)
+			}
+			return res, counter.Snapshot().Sub(before), counter.Events()
+		}
+
+		// A new key: the claim and the completion, prepared on first use.
+		res, c, ev := do("k1")
+		checkKinds(t, "first new key", ev, budget.newKey)
+		if res.Replayed {
+			t.Error("first call on k1 reported a replay")
+		}
+		if c.TotalPrepares() != len(budget.newKey) || c.Reprepares != 0 {
+			t.Errorf("first new key prepared %v, want each of its %d statements once", c, len(budget.newKey))
+		}
+		checkNoTransaction(t, "first new key", c)
+		for _, e := range ev {
+			if e.Kind == "INSERT" || e.Kind == "WITH" {
+				checkAtomicClaim(t, e)
+			}
+		}
+
+		// Another new key on the same connection prepares nothing.
+		_, c, ev = do("k2")
+		checkKinds(t, "second new key", ev, budget.newKey)
+		if c.TotalPrepares() != 0 {
+			t.Errorf("second new key on the same connection: %v, want no prepare", c)
+		}
+		checkNoTransaction(t, "second new key", c)
+
+		// A replay is one read-only statement, already prepared.
+		res, c, ev = do("k1")
+		if !res.Replayed || res.Value.ID != "ch_k1" {
+			t.Fatalf("replay of k1 = %+v, want the recorded ch_k1, replayed", res)
+		}
+		checkKinds(t, "replay", ev, budget.replay)
+		if c.TotalPrepares() != 0 {
+			t.Errorf("replay: %v, want no prepare", c)
+		}
+		checkNoTransaction(t, "replay", c)
+		for _, e := range ev {
+			if q := strings.ToUpper(e.Query); strings.Contains(q, "FOR UPDATE") || strings.Contains(q, "FOR SHARE") ||
+				strings.Contains(q, "LOCK IN SHARE MODE") || strings.Contains(q, "DO UPDATE") {
+				t.Errorf("replay statement locks rows: %s", e.Query)
+			}
+		}
+
+		if b.Dialect == sqlstore.Postgres {
+			checkPostgresReplayWritesNothing(t, b, f, ev, func() {
+				for range 20 {
+					do("k1")
+				}
+			})
+		}
+	})
+}
+
+// TestPreparesOncePerConnection runs many concurrent calls on a small pool:
+// no statement is ever prepared twice on one connection, and prepares are
+// bounded by statements × connections, not by calls.
+func TestPreparesOncePerConnection(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		t.Parallel()
+		const conns, callers, calls = 4, 16, 8
+		s, counter, _ := countedStore(t, b, conns)
+		m, err := idempotency.New[costReq, costResp](s, idempotency.Config{Namespace: "cost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for w := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range calls {
+					key := fmt.Sprintf("w%d-%d", w, i)
+					for range 2 { // a new key, then its replay
+						if _, err := m.Do(context.Background(), key, costReq{Account: key}, charge); err != nil {
+							errs <- fmt.Errorf("Do(%q): %w", key, err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		c := counter.Snapshot()
+		distinct := len(costBudget[b.Dialect].newKey)
+		if c.Reprepares != 0 {
+			t.Errorf("%d statements were prepared again on a connection that had them: %v", c.Reprepares, c)
+		}
+		// MaxIdleConns = MaxOpenConns: no connection is closed, so at
+		// most conns ever exist.
+		if max := distinct * conns; c.TotalPrepares() > max {
+			t.Errorf("%d prepares for %d statements on a pool of %d connections (at most %d): %v", c.TotalPrepares(), distinct, conns, max, c)
+		}
+		checkNoTransaction(t, "concurrent calls", c)
+		wantStatements := callers * calls * (len(costBudget[b.Dialect].newKey) + len(costBudget[b.Dialect].replay))
+		// Contention between distinct keys never retries a claim.
+		if c.Total() != wantStatements {
+			t.Errorf("%d statements for %d new keys and their replays, want %d: %v", c.Total(), callers*calls, wantStatements, c)
+		}
+	})
+}
+
+func checkKinds(t *testing.T, what string, ev []countdriver.Event, want []countdriver.Kind) {
+	t.Helper()
+	got := make([]countdriver.Kind, len(ev))
+	for i, e := range ev {
+		got[i] = e.Kind
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		var b strings.Builder
+		for _, e := range ev {
+			fmt.Fprintf(&b, "\n\t%s", e.Query)
+		}
+		t.Errorf("%s issued %v, want %v:%s", what, got, want, b.String())
+	}
+	for _, e := range ev {
+		if !e.Prepared {
+			t.Errorf("%s: statement not prepared (two round trips on go-sql-driver/mysql): %s", what, e.Query)
+		}
+	}
+}
+
+func checkNoTransaction(t *testing.T, what string, c countdriver.Counts) {
+	t.Helper()
+	if c.Begins != 0 || c.Commits != 0 || c.Rollbacks != 0 {
+		t.Errorf("%s opened an explicit transaction: %v", what, c)
+	}
+}
+
+// checkAtomicClaim checks that the statement that inserts the claim handles
+// the conflict itself (DESIGN.md §2.3: never check-then-insert).
+func checkAtomicClaim(t *testing.T, e countdriver.Event) {
+	t.Helper()
+	q := strings.ToUpper(e.Query)
+	if !strings.Contains(q, "ON CONFLICT") && !strings.Contains(q, "INSERT IGNORE") && !strings.Contains(q, "ON DUPLICATE KEY") {
+		t.Errorf("claim is not one atomic statement on the primary key: %s", e.Query)
+	}
+}
+
+// checkPostgresReplayWritesNothing proves that the claim-or-select
+// statement, when it finds the row, assigns no transaction id — so it
+// writes no WAL, flushes nothing at commit and locks no row (a row lock
+// needs an xid in the tuple's xmax) — and that replays through Do leave the
+// row's xmin and xmax untouched.
+func checkPostgresReplayWritesNothing(t *testing.T, b testdb.Backend, f *testdb.Fixture, replay []countdriver.Event, replays func()) {
+	t.Helper()
+	if len(replay) != 1 {
+		return // already reported
+	}
+	ctx := context.Background()
+	db, err := sql.Open(b.Driver, f.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// The exact statement and arguments Do sent, inside an explicit
+	// transaction so the transaction id can be asked for afterwards.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only check, always rolled back
+	rows, err := tx.QueryContext(ctx, replay[0].Query, replay[0].Args...)
+	if err != nil {
+		t.Fatalf("re-running the replay statement: %v", err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if n != 1 {
+		t.Fatalf("replay statement returned %d rows, want the existing record", n)
+	}
+	var xid sql.NullString
+	if err := tx.QueryRowContext(ctx, "SELECT txid_current_if_assigned()::text").Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	if xid.Valid {
+		t.Errorf("the replay statement assigned transaction id %s: it writes (WAL, a flush at commit) or locks", xid.String)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Replays through Do leave the row version as the completion wrote it:
+	// a lock would set xmax, an update would change xmin.
+	version := func() string {
+		var xmin, xmax string
+		err := db.QueryRowContext(ctx, `SELECT xmin::text, xmax::text FROM `+f.Table+` WHERE namespace = $1 AND idem_key = $2`,
+			replay[0].Args[0], replay[0].Args[1]).Scan(&xmin, &xmax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "xmin=" + xmin + " xmax=" + xmax
+	}
+	before := version()
+	replays()
+	if after := version(); after != before || !strings.HasSuffix(after, "xmax=0") {
+		t.Errorf("replays changed the row version: before %s, after %s (want unchanged, xmax=0)", before, after)
+	}
+}
