@@ -40,8 +40,9 @@ type CleanerConfig struct {
 	Logger *slog.Logger
 
 	// OnPass, when set, is called after each background pass with its
-	// statistics, for metrics. It runs on the cleaner's goroutine. Defaults
-	// to nil.
+	// statistics, for metrics. It runs on the cleaner's goroutine, so it
+	// must not block for long nor call Start or Stop. A pass cut short by
+	// Stop is not reported. Defaults to nil.
 	OnPass func(PassStats)
 }
 
