@@ -56,6 +56,9 @@ type queries struct {
 	// oldest is the smallest expires_at, read first (see
 	// Store.deleteExpired).
 	deleteExpired string
+	// oldestExpiry() -> the smallest expires_at as text, NULL when the table
+	// is empty. MySQL only: where a cleanup batch starts its range.
+	oldestExpiry string
 }
 
 // durationUnit is the unit lease, expiry and TTL arguments are given in.
@@ -169,6 +172,7 @@ func mysqlQueries(t string) queries {
 		// stays. ORDER BY walks the expires_at index, so concurrent cleaners
 		// lock rows in the same order and wait instead of deadlocking.
 		deleteExpired: `DELETE FROM ` + t + ` WHERE expires_at >= ? AND expires_at <= ` + now + ` ORDER BY expires_at LIMIT ?`,
+		oldestExpiry:  `SELECT CAST(MIN(expires_at) AS CHAR) FROM ` + t,
 	}
 }
 

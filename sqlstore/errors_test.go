@@ -95,3 +95,39 @@ func TestConnectionErrorsNameTheOperation(t *testing.T) {
 		t.Errorf("error %q does not name the operation (%q)", err, want)
 	}
 }
+
+// TestCleanupFallsBackWithoutReadCommitted: a MySQL server logging statements
+// (binlog_format=STATEMENT) refuses writes under READ COMMITTED with error
+// 1665; the cleanup batch then runs at the session's isolation. go-sqlmock,
+// because the server here has no binary log to switch.
+func TestCleanupFallsBackWithoutReadCommitted(t *testing.T) {
+	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherRegexp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(sqlx.NewDb(db, "mysql"), Config{Dialect: MySQL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldest := sqlmock.NewRows([]string{"min"}).AddRow("2026-01-01 00:00:00.000000")
+	mock.ExpectBegin()
+	mock.ExpectQuery("SELECT CAST\\(MIN").WillReturnRows(oldest)
+	mock.ExpectExec("DELETE FROM").WillReturnError(&mysql.MySQLError{Number: 1665, Message: "binlog_format=STATEMENT"})
+	mock.ExpectRollback()
+	mock.ExpectBegin()
+	mock.ExpectQuery("SELECT CAST\\(MIN").WillReturnRows(sqlmock.NewRows([]string{"min"}).AddRow("2026-01-01 00:00:00.000000"))
+	mock.ExpectExec("DELETE FROM").WillReturnResult(sqlmock.NewResult(0, 7))
+	mock.ExpectCommit()
+
+	n, err := s.DeleteExpired(context.Background(), 10)
+	if err != nil || n != 7 {
+		t.Fatalf("DeleteExpired = %d, %v; want 7 deleted after the fallback", n, err)
+	}
+	if !s.noReadCommitted.Load() {
+		t.Error("the fallback was not remembered")
+	}
+	if err := mock.ExpectationsWereMet(); err != nil {
+		t.Error(err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -51,6 +52,10 @@ type Store struct {
 	q       queries
 	stmts   stmtCache
 	unit    int64 // microseconds per duration argument unit
+
+	// noReadCommitted is set once MySQL refused a READ COMMITTED cleanup
+	// batch (binlog_format=STATEMENT).
+	noReadCommitted atomic.Bool
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -320,15 +325,30 @@ func (s *Store) deleteExpired(ctx context.Context, limit int) (int64, error) {
 	if s.dialect != MySQL {
 		return s.exec(ctx, s.q.deleteExpired, limit)
 	}
+	n, err := s.deleteExpiredMySQL(ctx, limit, !s.noReadCommitted.Load())
+	if errorCode(err) == "mysql:1665" {
+		// binlog_format=STATEMENT refuses READ COMMITTED writes; fall back
+		// to the session's isolation (and its gap locks) from now on.
+		s.noReadCommitted.Store(true)
+		return s.deleteExpiredMySQL(ctx, limit, false)
+	}
+	return n, err
+}
+
+func (s *Store) deleteExpiredMySQL(ctx context.Context, limit int, readCommitted bool) (int64, error) {
 	// READ COMMITTED takes no gap locks, so a batch does not block claims
 	// that insert next to the rows it deletes.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	var opts *sql.TxOptions
+	if readCommitted {
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it only reports ErrTxDone
 	var oldest sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT CAST(MIN(expires_at) AS CHAR) FROM `+s.dialect.quote(s.table)).Scan(&oldest)
+	err = tx.QueryRowContext(ctx, s.q.oldestExpiry).Scan(&oldest)
 	if err != nil || !oldest.Valid { // no row at all: nothing to delete
 		return 0, err
 	}
