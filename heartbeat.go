@@ -9,12 +9,16 @@ import (
 )
 
 // heartbeat renews a claim's lease while fn runs and while its outcome is
-// being written.
+// being written. It holds no goroutine between renewals: a timer runs each
+// renewal and arms the next. Most calls end before the first renewal is
+// due, and then the heartbeat costs one timer instead of a goroutine that
+// must be scheduled once to start and once more to stop.
 type heartbeat struct {
-	stopc chan struct{}
-	done  chan struct{}
-	once  sync.Once
-	lost  atomic.Bool
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	beating sync.WaitGroup // a renewal in progress
+	lost    atomic.Bool
 }
 
 // startHeartbeat renews lock every Lease/3. When a renewal finds the claim
@@ -24,61 +28,80 @@ type heartbeat struct {
 // finishing the work. Each renewal's deadline is capped at that give-up point,
 // so a hanging connection cannot push the cancellation past the lease.
 func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, claimedAt time.Time, cancel context.CancelCauseFunc) *heartbeat {
-	hb := &heartbeat{stopc: make(chan struct{}), done: make(chan struct{})}
+	hb := &heartbeat{}
 	interval := max(m.cfg.Lease/3, time.Millisecond)
 	retry := max(interval/4, time.Millisecond)
-	go func() {
-		defer close(hb.done)
-		// Measured before the claim was sent, so the local estimate of the
-		// lease's end is never later than the store's.
-		lastRenewed := claimedAt
-		giveUp := func() time.Time { return lastRenewed.Add(m.cfg.Lease - interval) }
-		timer := time.NewTimer(interval)
-		defer timer.Stop()
-		for {
-			select {
-			case <-hb.stopc:
-				return
-			case <-timer.C:
-			}
-			sent := time.Now()
-			deadline := sent.Add(interval)
-			if g := giveUp(); g.Before(deadline) {
-				deadline = g
-			}
-			rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-			err := m.store.Renew(rctx, lock, m.cfg.Lease, m.cfg.TTL)
-			rcancel()
-			switch {
-			case err == nil:
-				lastRenewed = sent
-				timer.Reset(interval)
-			case errors.Is(err, ErrLeaseLost):
-				m.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
-				hb.lost.Store(true)
-				cancel(ErrLeaseLost)
-				return
-			case !time.Now().Before(giveUp()):
-				m.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", "key", lock.Key, "err", err)
-				hb.lost.Store(true)
-				cancel(ErrLeaseLost)
-				return
-			default:
-				m.log.Warn("idempotency: lease renewal failed; retrying", "key", lock.Key, "err", err)
-				timer.Reset(min(retry, time.Until(giveUp())))
-			}
+	// Measured before the claim was sent, so the local estimate of the
+	// lease's end is never later than the store's. Only beat uses it, and
+	// beats never overlap: each arms the next when it ends.
+	lastRenewed := claimedAt
+	giveUp := func() time.Time { return lastRenewed.Add(m.cfg.Lease - interval) }
+	beat := func() {
+		if !hb.begin() {
+			return
 		}
-	}()
+		defer hb.beating.Done()
+		sent := time.Now()
+		deadline := sent.Add(interval)
+		if g := giveUp(); g.Before(deadline) {
+			deadline = g
+		}
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		err := m.store.Renew(rctx, lock, m.cfg.Lease, m.cfg.TTL)
+		rcancel()
+		switch {
+		case err == nil:
+			lastRenewed = sent
+			hb.rearm(interval)
+		case errors.Is(err, ErrLeaseLost):
+			m.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
+			hb.lost.Store(true)
+			cancel(ErrLeaseLost)
+		case !time.Now().Before(giveUp()):
+			m.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", "key", lock.Key, "err", err)
+			hb.lost.Store(true)
+			cancel(ErrLeaseLost)
+		default:
+			m.log.Warn("idempotency: lease renewal failed; retrying", "key", lock.Key, "err", err)
+			hb.rearm(min(retry, time.Until(giveUp())))
+		}
+	}
+	hb.mu.Lock()
+	hb.timer = time.AfterFunc(interval, beat)
+	hb.mu.Unlock()
 	return hb
+}
+
+// begin marks a renewal in progress, unless the heartbeat was stopped.
+func (hb *heartbeat) begin() bool {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if hb.stopped {
+		return false
+	}
+	hb.beating.Add(1)
+	return true
+}
+
+// rearm schedules the next renewal, unless the heartbeat was stopped.
+func (hb *heartbeat) rearm(d time.Duration) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if !hb.stopped {
+		hb.timer.Reset(d)
+	}
 }
 
 // isLost reports whether the heartbeat has given the claim up.
 func (hb *heartbeat) isLost() bool { return hb.lost.Load() }
 
-// stop ends the heartbeat, waits for its goroutine to exit and reports
-// whether the lease was lost. It is safe to call more than once.
+// stop ends the heartbeat, waits for a renewal in progress to finish and
+// reports whether the lease was lost. It is safe to call more than once.
 func (hb *heartbeat) stop() bool {
-	hb.once.Do(func() { close(hb.stopc) })
-	<-hb.done
+	hb.mu.Lock()
+	hb.stopped = true
+	hb.timer.Stop()
+	hb.mu.Unlock()
+	hb.beating.Wait()
 	return hb.lost.Load()
 }
