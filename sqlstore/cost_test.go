@@ -21,8 +21,8 @@ import (
 // statement is its own autocommit transaction; there is never a BEGIN.
 //
 //	dialect   new key (2 commits)                          replay (read only)
-//	postgres  WITH ins AS (INSERT … ON CONFLICT DO NOTHING  WITH … (the same statement:
-//	          RETURNING 1) SELECT … (claim or read), UPDATE  the conflict writes nothing)
+//	postgres  WITH sel AS (SELECT …), ins AS (INSERT …       WITH … (the same statement:
+//	          WHERE NOT EXISTS sel …) SELECT …, UPDATE       it reads and writes nothing)
 //	mysql     SELECT, INSERT IGNORE, UPDATE                 SELECT
 //	sqlite    SELECT, INSERT … ON CONFLICT DO NOTHING,       SELECT
 //	          UPDATE
