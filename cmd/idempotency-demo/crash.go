@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idemkit/idempotency/sqlstore"
+	"github.com/idemkit/idempotency/internal/benchdb"
 )
 
 const crashExit = 3
@@ -74,7 +74,11 @@ func runCrashChild(dialect, dsn, table string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d := &database{dialect: sqlstore.Dialect(dialect), dsn: dsn, table: table}
+	t, err := benchdb.Resolve(dialect, "", dsn, "")
+	if err != nil {
+		fail(err)
+	}
+	d := &database{dialect: t.Dialect, driver: t.Driver, dsn: t.DSN, table: table}
 	store, _, err := d.open(ctx)
 	if err != nil {
 		fail(err)

@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // registers "mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // registers "postgres"
-	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/internal/benchdb"
 	"github.com/idemkit/idempotency/sqlstore"
 )
 
@@ -26,7 +20,7 @@ type bench struct {
 	driver  string
 	db      *sqlx.DB
 	table   string // quoted
-	tmpDir  string
+	target  *benchdb.Target
 	store   *sqlstore.Store
 	mgr     *idempotency.Manager[string, string] // new keys
 	oldMgr  *idempotency.Manager[string, string] // the filled rows' namespace
@@ -39,29 +33,14 @@ type bench struct {
 }
 
 func setup(ctx context.Context, o options) (*bench, error) {
-	b := &bench{dialect: sqlstore.Dialect(o.dialect), driver: o.driver, runID: randomHex(4), ordered: o.ordered}
-	defaults := map[sqlstore.Dialect]string{sqlstore.Postgres: "pgx", sqlstore.MySQL: "mysql", sqlstore.SQLite: "sqlite"}
-	if _, ok := defaults[b.dialect]; !ok {
-		return nil, fmt.Errorf("-dialect %q: want postgres, mysql or sqlite", o.dialect)
-	}
-	if b.driver == "" {
-		b.driver = defaults[b.dialect]
-	}
-	dsn := o.dsn
-	if dsn == "" {
-		if b.dialect != sqlstore.SQLite {
-			return nil, fmt.Errorf("-dsn is required for %s", b.dialect)
-		}
-		dir, err := os.MkdirTemp("", "cleanbench")
-		if err != nil {
-			return nil, err
-		}
-		b.tmpDir = dir
-		dsn = sqlstore.SQLiteDSN(filepath.Join(dir, "bench.db"))
-	}
-	db, err := sqlx.Open(b.driver, dsn)
+	t, err := benchdb.Resolve(o.dialect, o.driver, o.dsn, "cleanbench")
 	if err != nil {
-		b.removeTmp()
+		return nil, err
+	}
+	b := &bench{dialect: t.Dialect, driver: t.Driver, target: t, runID: benchdb.RandomHex(4), ordered: o.ordered}
+	db, err := sqlx.Open(b.driver, t.DSN)
+	if err != nil {
+		b.target.Cleanup()
 		return nil, fmt.Errorf("open %s: %w", b.driver, err)
 	}
 	b.db = db
@@ -72,11 +51,11 @@ func setup(ctx context.Context, o options) (*bench, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		b.removeTmp()
+		b.target.Cleanup()
 		return nil, fmt.Errorf("%s does not answer: %w", b.dialect, err)
 	}
 	name := "cleanbench_" + b.runID
-	b.table = quote(b.dialect, name)
+	b.table = benchdb.Quote(b.dialect, name)
 	b.store, err = sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: name})
 	if err == nil {
 		err = b.store.Migrate(ctx)
@@ -112,14 +91,8 @@ func (b *bench) close(ctx context.Context) error {
 	if err := b.db.Close(); err != nil && first == nil {
 		first = err
 	}
-	b.removeTmp()
+	b.target.Cleanup()
 	return first
-}
-
-func (b *bench) removeTmp() {
-	if b.tmpDir != "" {
-		os.RemoveAll(b.tmpDir)
-	}
 }
 
 // fillNamespace is the namespace of the filled rows.
@@ -256,17 +229,4 @@ func (b *bench) rawDelete(ctx context.Context) (int64, time.Duration, error) {
 	d := time.Since(t0)
 	n, err := res.RowsAffected()
 	return n, d, err
-}
-
-func quote(d sqlstore.Dialect, ident string) string {
-	if d == sqlstore.MySQL {
-		return "`" + ident + "`"
-	}
-	return `"` + ident + `"`
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
 }

@@ -64,13 +64,6 @@ func (h handSQL) readArgs(key string) []any {
 	return []any{namespace, key, time.Now().UnixMilli()}
 }
 
-func quote(d sqlstore.Dialect, ident string) string {
-	if d == sqlstore.MySQL {
-		return "`" + ident + "`"
-	}
-	return `"` + ident + `"`
-}
-
 func handWritten(d sqlstore.Dialect, t string) handSQL {
 	cols := ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at, created_at)`
 	switch d {

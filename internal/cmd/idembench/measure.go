@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/idemkit/idempotency/internal/benchdb"
 )
 
 // measurement is one variant run n times by c concurrent callers.
@@ -130,7 +132,7 @@ func (b *bench) prefill(ctx context.Context, n int, log io.Writer) error {
 	fmt.Fprintf(log, "prefill: %d rows in %v\n", n, time.Since(t0).Round(time.Millisecond))
 	// Fresh statistics, so the planner knows the table is big.
 	analyze := map[string]string{"postgres": "ANALYZE ", "mysql": "ANALYZE TABLE ", "sqlite": "ANALYZE "}[string(b.dialect)]
-	if _, err := b.db.ExecContext(ctx, analyze+quote(b.dialect, b.table)); err != nil {
+	if _, err := b.db.ExecContext(ctx, analyze+benchdb.Quote(b.dialect, b.table)); err != nil {
 		return fmt.Errorf("analyze after prefill: %w", err)
 	}
 	return nil

@@ -2,25 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // registers "mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // registers "postgres"
-	_ "modernc.org/sqlite" // registers "sqlite"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/internal/benchdb"
 	"github.com/idemkit/idempotency/internal/countdriver"
 	"github.com/idemkit/idempotency/sqlstore"
 )
@@ -65,7 +58,7 @@ type bench struct {
 	db      *sqlx.DB
 	maxIdle int
 	table   string
-	tmpDir  string
+	target  *benchdb.Target
 	store   *sqlstore.Store
 	mgr     *idempotency.Manager[request, response]
 	sql     handSQL
@@ -84,50 +77,24 @@ type bench struct {
 }
 
 func setup(ctx context.Context, o options) (*bench, error) {
-	b := &bench{dialect: sqlstore.Dialect(o.dialect), driver: o.driver, runID: randomHex(4)}
-	switch b.dialect {
-	case sqlstore.Postgres:
-		if b.driver == "" {
-			b.driver = "pgx"
-		}
-	case sqlstore.MySQL:
-		if b.driver == "" {
-			b.driver = "mysql"
-		}
-	case sqlstore.SQLite:
-		if b.driver == "" {
-			b.driver = "sqlite"
-		}
-	default:
-		return nil, fmt.Errorf("-dialect %q: want postgres, mysql or sqlite", o.dialect)
+	t, err := benchdb.Resolve(o.dialect, o.driver, o.dsn, "idembench")
+	if err != nil {
+		return nil, err
 	}
-	dsn := o.dsn
-	if dsn == "" {
-		if b.dialect != sqlstore.SQLite {
-			return nil, fmt.Errorf("-dsn is required for %s", b.dialect)
-		}
-		dir, err := os.MkdirTemp("", "idembench")
-		if err != nil {
-			return nil, err
-		}
-		b.tmpDir = dir
-		dsn = sqlstore.SQLiteDSN(filepath.Join(dir, "bench.db"))
-	}
-	var (
-		db  *sqlx.DB
-		err error
-	)
+	b := &bench{dialect: t.Dialect, driver: t.Driver, target: t, runID: benchdb.RandomHex(4)}
+	dsn := t.DSN
+	var db *sqlx.DB
 	if o.count {
 		raw, counter, err := countdriver.OpenDB(b.driver, dsn)
 		if err != nil {
-			b.removeTmp()
+			b.target.Cleanup()
 			return nil, err
 		}
 		db, b.counter = sqlx.NewDb(raw, b.driver), counter
 	} else {
 		db, err = sqlx.Open(b.driver, dsn)
 		if err != nil {
-			b.removeTmp()
+			b.target.Cleanup()
 			return nil, fmt.Errorf("open %s: %w", b.driver, err)
 		}
 	}
@@ -143,7 +110,7 @@ func setup(ctx context.Context, o options) (*bench, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		b.removeTmp()
+		b.target.Cleanup()
 		return nil, fmt.Errorf("%s does not answer: %w", b.dialect, err)
 	}
 
@@ -156,11 +123,11 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		b.mgr, err = idempotency.New[request, response](b.store, idempotency.Config{Namespace: namespace})
 	}
 	if err == nil {
-		b.sql = handWritten(b.dialect, quote(b.dialect, b.table))
+		b.sql = handWritten(b.dialect, benchdb.Quote(b.dialect, b.table))
 		b.floor, err = b.sql.prepare(ctx, db)
 	}
 	if err == nil {
-		b.proto, err = newProtoStore(ctx, b.dialect, db, b.store, quote(b.dialect, b.table), o.protoPG)
+		b.proto, err = newProtoStore(ctx, b.dialect, db, b.store, benchdb.Quote(b.dialect, b.table), o.protoPG)
 	}
 	if err == nil {
 		b.protoMgr, err = idempotency.New[request, response](b.proto, idempotency.Config{Namespace: namespace})
@@ -175,7 +142,7 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		return nil, err
 	}
 	b.fp = idempotency.FingerprintVersion + ":" + fp
-	b.token = randomHex(16)
+	b.token = benchdb.RandomHex(16)
 	return b, nil
 }
 
@@ -191,7 +158,7 @@ func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
 	if !keep && b.table != "" {
 		dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		if _, err := b.db.ExecContext(dctx, "DROP TABLE IF EXISTS "+quote(b.dialect, b.table)); err != nil {
+		if _, err := b.db.ExecContext(dctx, "DROP TABLE IF EXISTS "+benchdb.Quote(b.dialect, b.table)); err != nil {
 			first = fmt.Errorf("drop table %s: %w", b.table, err)
 		}
 	} else if keep {
@@ -200,14 +167,8 @@ func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
 	if err := b.db.Close(); err != nil && first == nil {
 		first = err
 	}
-	b.removeTmp()
+	b.target.Cleanup()
 	return first
-}
-
-func (b *bench) removeTmp() {
-	if b.tmpDir != "" {
-		os.RemoveAll(b.tmpDir)
-	}
 }
 
 // newKey returns a key never used before in this table.
@@ -243,10 +204,4 @@ func (b *bench) prepareReplayKeys(ctx context.Context, k int) error {
 	wg.Wait()
 	close(errc)
 	return <-errc
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
 }
