@@ -20,21 +20,41 @@ import (
 // The statement budget of Manager.Do (DESIGN.md §4), per dialect. Every
 // statement is its own autocommit transaction; there is never a BEGIN.
 //
-//	dialect   new key (2 commits)                          replay (read only)
-//	postgres  WITH sel AS (SELECT …), ins AS (INSERT …       WITH … (the same statement:
-//	          WHERE NOT EXISTS sel …) SELECT …, UPDATE       it reads and writes nothing)
-//	mysql     SELECT, INSERT IGNORE, UPDATE                 SELECT
-//	sqlite    SELECT, INSERT … ON CONFLICT DO NOTHING,       SELECT
-//	          UPDATE
+// A store writes first while most claims are new keys and reads first once
+// most find their key recorded (sqlstore/order.go). The budget is what each
+// order costs where it is chosen: a new key while writing first, a replay
+// while reading first.
+//
+//	dialect   new key, writing first (2 commits)          replay, reading first
+//	postgres  WITH sel AS (SELECT …), ins AS (INSERT …       SELECT
+//	          WHERE NOT EXISTS sel …) SELECT …, UPDATE
+//	mysql     INSERT IGNORE, UPDATE                         SELECT
+//	sqlite    INSERT … ON CONFLICT DO NOTHING, UPDATE       SELECT
+//
+// The other two cases are the price of a wrong guess: a retry while
+// writing first (PostgreSQL: the same WITH, which reads and writes nothing
+// when the row exists; elsewhere the insert that finds the key, then the
+// SELECT) and a new key while reading first (SELECT, then the new-key
+// statements, the insert being a plain INSERT … ON CONFLICT DO NOTHING on
+// PostgreSQL).
 //
 // Each statement is prepared at most once per connection.
 var costBudget = map[sqlstore.Dialect]struct {
-	newKey []countdriver.Kind
-	replay []countdriver.Kind
+	newKey, replay                    []countdriver.Kind // where each order is chosen
+	replayWriteFirst, newKeyReadFirst []countdriver.Kind // a wrong guess
 }{
-	sqlstore.Postgres: {newKey: kinds("WITH", "UPDATE"), replay: kinds("WITH")},
-	sqlstore.MySQL:    {newKey: kinds("SELECT", "INSERT", "UPDATE"), replay: kinds("SELECT")},
-	sqlstore.SQLite:   {newKey: kinds("SELECT", "INSERT", "UPDATE"), replay: kinds("SELECT")},
+	sqlstore.Postgres: {
+		newKey: kinds("WITH", "UPDATE"), replay: kinds("SELECT"),
+		replayWriteFirst: kinds("WITH"), newKeyReadFirst: kinds("SELECT", "INSERT", "UPDATE"),
+	},
+	sqlstore.MySQL: {
+		newKey: kinds("INSERT", "UPDATE"), replay: kinds("SELECT"),
+		replayWriteFirst: kinds("INSERT", "SELECT"), newKeyReadFirst: kinds("SELECT", "INSERT", "UPDATE"),
+	},
+	sqlstore.SQLite: {
+		newKey: kinds("INSERT", "UPDATE"), replay: kinds("SELECT"),
+		replayWriteFirst: kinds("INSERT", "SELECT"), newKeyReadFirst: kinds("SELECT", "INSERT", "UPDATE"),
+	},
 }
 
 func kinds(k ...countdriver.Kind) []countdriver.Kind { return k }
@@ -131,7 +151,28 @@ func TestStatementBudget(t *testing.T) {
 		}
 		checkNoTransaction(t, "second new key", c)
 
-		// A replay is one read-only statement, already prepared.
+		// A retry while the store still writes first, having seen only new
+		// keys: PostgreSQL's claim-or-select finds the row and writes
+		// nothing; elsewhere the insert finds the key, then the read.
+		res, c, ev = do("k1")
+		if !res.Replayed || res.Value.ID != "ch_k1" {
+			t.Fatalf("replay of k1 = %+v, want the recorded ch_k1, replayed", res)
+		}
+		checkKinds(t, "replay while writing first", ev, budget.replayWriteFirst)
+		checkNoTransaction(t, "replay while writing first", c)
+		checkNoLockingClause(t, ev)
+		writeFirstReplay := ev
+
+		// Retries teach the store to read first, within a few dozen.
+		for n := 0; !sqlstore.ReadsFirst(s); n++ {
+			if n == 40 {
+				t.Fatalf("after %d replays in a row the store still writes first", n)
+			}
+			do("k1")
+		}
+		do("k1") // prepares the read on PostgreSQL
+
+		// Then a replay is one plain read, already prepared.
 		res, c, ev = do("k1")
 		if !res.Replayed || res.Value.ID != "ch_k1" {
 			t.Fatalf("replay of k1 = %+v, want the recorded ch_k1, replayed", res)
@@ -141,21 +182,44 @@ func TestStatementBudget(t *testing.T) {
 			t.Errorf("replay: %v, want no prepare", c)
 		}
 		checkNoTransaction(t, "replay", c)
-		for _, e := range ev {
-			if q := strings.ToUpper(e.Query); strings.Contains(q, "FOR UPDATE") || strings.Contains(q, "FOR SHARE") ||
-				strings.Contains(q, "LOCK IN SHARE MODE") || strings.Contains(q, "DO UPDATE") {
-				t.Errorf("replay statement locks rows: %s", e.Query)
-			}
-		}
+		checkNoLockingClause(t, ev)
 
 		if b.Dialect == sqlstore.Postgres {
-			checkPostgresReplayWritesNothing(t, b, f, ev, func() {
-				for range 20 {
-					do("k1")
+			checkPostgresReplayWritesNothing(t, b, f, writeFirstReplay, func() {
+				for _, order := range []sqlstore.ClaimOrder{sqlstore.WriteFirst, sqlstore.AdaptiveOrder} {
+					sqlstore.ForceClaimOrder(s, order)
+					for range 10 {
+						do("k1")
+					}
 				}
 			})
 		}
+
+		// A new key while reading first pays the read, then claims as
+		// usual; new keys teach the store to write first again.
+		_, c, ev = do("k3")
+		checkKinds(t, "new key while reading first", ev, budget.newKeyReadFirst)
+		checkNoTransaction(t, "new key while reading first", c)
+		for n := 4; sqlstore.ReadsFirst(s); n++ {
+			if n == 44 {
+				t.Fatalf("after %d new keys in a row the store still reads first", n-4)
+			}
+			do(fmt.Sprintf("k%d", n))
+		}
+		_, _, ev = do("k-last")
+		checkKinds(t, "new key after new keys", ev, budget.newKey)
 	})
+}
+
+// checkNoLockingClause fails on a statement that asks for row locks.
+func checkNoLockingClause(t *testing.T, ev []countdriver.Event) {
+	t.Helper()
+	for _, e := range ev {
+		if q := strings.ToUpper(e.Query); strings.Contains(q, "FOR UPDATE") || strings.Contains(q, "FOR SHARE") ||
+			strings.Contains(q, "LOCK IN SHARE MODE") || strings.Contains(q, "DO UPDATE") {
+			t.Errorf("replay statement locks rows: %s", e.Query)
+		}
+	}
 }
 
 // TestPreparesOncePerConnection runs many concurrent calls on a small pool:
@@ -166,6 +230,10 @@ func TestPreparesOncePerConnection(t *testing.T) {
 		t.Parallel()
 		const conns, callers, calls = 4, 16, 8
 		s, counter, _ := countedStore(t, b, conns)
+		// Half the calls are retries: pin the order so the count of
+		// statements is exact.
+		sqlstore.ForceClaimOrder(s, sqlstore.WriteFirst)
+		budget := costBudget[b.Dialect]
 		m, err := idempotency.New[costReq, costResp](s, idempotency.Config{Namespace: "cost"})
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +261,7 @@ func TestPreparesOncePerConnection(t *testing.T) {
 			t.Error(err)
 		}
 		c := counter.Snapshot()
-		distinct := len(costBudget[b.Dialect].newKey)
+		distinct := len(distinctKinds(budget.newKey, budget.replayWriteFirst))
 		if c.Reprepares != 0 {
 			t.Errorf("%d statements were prepared again on a connection that had them: %v", c.Reprepares, c)
 		}
@@ -203,12 +271,22 @@ func TestPreparesOncePerConnection(t *testing.T) {
 			t.Errorf("%d prepares for %d statements on a pool of %d connections (at most %d): %v", c.TotalPrepares(), distinct, conns, max, c)
 		}
 		checkNoTransaction(t, "concurrent calls", c)
-		wantStatements := callers * calls * (len(costBudget[b.Dialect].newKey) + len(costBudget[b.Dialect].replay))
+		wantStatements := callers * calls * (len(budget.newKey) + len(budget.replayWriteFirst))
 		// Contention between distinct keys never retries a claim.
 		if c.Total() != wantStatements {
 			t.Errorf("%d statements for %d new keys and their replays, want %d: %v", c.Total(), callers*calls, wantStatements, c)
 		}
 	})
+}
+
+func distinctKinds(lists ...[]countdriver.Kind) map[countdriver.Kind]bool {
+	m := map[countdriver.Kind]bool{}
+	for _, l := range lists {
+		for _, k := range l {
+			m[k] = true
+		}
+	}
+	return m
 }
 
 func checkKinds(t *testing.T, what string, ev []countdriver.Event, want []countdriver.Kind) {

@@ -54,6 +54,10 @@ func TestClaimRetriesDeadlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A new store writes first: the insert deadlocks, and the retry reads
+	// the row a rival wrote.
+	mock.ExpectPrepare(regexp.QuoteMeta("INSERT IGNORE")).
+		ExpectExec().WillReturnError(&mysql.MySQLError{Number: 1213, Message: "Deadlock found"})
 	sel := mock.ExpectPrepare(regexp.QuoteMeta("SELECT state, fingerprint"))
 	sel.ExpectQuery().WillReturnError(&mysql.MySQLError{Number: 1213, Message: "Deadlock found"})
 	sel.ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"state", "fingerprint", "payload", "expired", "lapsed"}).

@@ -34,6 +34,10 @@ type Config struct {
 	// schema (Postgres) or database (MySQL) name as "schema.table". It is
 	// quoted in every statement. Defaults to "idempotency_keys".
 	Table string
+	// ClaimOrder chooses whether a claim writes or reads first; the zero
+	// value, AdaptiveOrder, chooses by the traffic it sees. See
+	// [ClaimOrder].
+	ClaimOrder ClaimOrder
 }
 
 // Store is an [idempotency.Store] on a SQL database, shared by every process
@@ -52,6 +56,9 @@ type Store struct {
 	q       queries
 	stmts   stmtCache
 	unit    int64 // microseconds per duration argument unit
+
+	// plan chooses whether a claim writes or reads first.
+	plan claimPlanner
 
 	// noReadCommitted is set once MySQL refused a READ COMMITTED cleanup
 	// batch (binlog_format=STATEMENT).
@@ -81,6 +88,9 @@ func New(db *sqlx.DB, cfg Config) (*Store, error) {
 	if err := validTable(cfg.Dialect, table); err != nil {
 		return nil, err
 	}
+	if cfg.ClaimOrder < AdaptiveOrder || cfg.ClaimOrder > ReadFirst {
+		return nil, fmt.Errorf("sqlstore: New: unknown Config.ClaimOrder %v: want AdaptiveOrder, WriteFirst or ReadFirst", cfg.ClaimOrder)
+	}
 	s := &Store{
 		db:      db,
 		dialect: cfg.Dialect,
@@ -88,6 +98,8 @@ func New(db *sqlx.DB, cfg Config) (*Store, error) {
 		q:       buildQueries(cfg.Dialect, cfg.Dialect.quote(table)),
 		unit:    cfg.Dialect.durationUnitMicros(),
 	}
+	s.plan.order = cfg.ClaimOrder
+	s.plan.readFirstAbove = readFirstThreshold(cfg.Dialect)
 	s.stmts.db = db.DB
 	return s, nil
 }
@@ -137,38 +149,50 @@ func (s *Store) clock(args ...any) []any {
 	return append(args, time.Now().UnixMilli())
 }
 
-// claimAttempts bounds the read-claim loop; each round is lost only to a
-// rival that changed the row in between, which cannot go on for long.
+// claimAttempts bounds the claim loop; each round is lost only to a rival
+// that changed the row in between, which cannot go on for long.
 const claimAttempts = 16
 
-// Claim implements [idempotency.Store.Claim]. A replay is one read-only
-// statement. A new key costs one statement on PostgreSQL (insert-or-select)
-// and a read plus an insert elsewhere.
+// Claim implements [idempotency.Store.Claim]. Writing first, a new key is
+// one statement (PostgreSQL's insert-or-select, or the insert elsewhere);
+// reading first, a replay is one plain read that never writes or locks.
+// Config.ClaimOrder chooses; see [ClaimOrder].
 func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
 	if err := checkClaim(req); err != nil {
 		return idempotency.ClaimResult{}, err
 	}
 	lease, expiry := s.dur(req.Lease), s.dur(req.Lease+req.TTL)
+	writeFirst := !s.plan.readFirst()
+	observed := false
+	observe := func(found bool) {
+		if !observed {
+			observed = true
+			s.plan.observe(found)
+		}
+	}
 	var lastErr error
 	for range claimAttempts {
-		rec, found, claimable, err := s.claimOrRead(ctx, req, lease, expiry)
-		if err != nil {
-			if isRetryable(err) {
-				lastErr = err
-				continue
-			}
-			return idempotency.ClaimResult{}, s.wrap("claim", err)
-		}
-		if found && !claimable {
-			return idempotency.ClaimResult{Record: rec.Record}, nil
-		}
-		var n int64
-		if found {
-			n, err = s.exec(ctx, s.q.takeover, s.clock(req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key, req.Fingerprint)...)
-		} else if rec.claimedByInsert {
-			return idempotency.ClaimResult{Claimed: true}, nil
+		var (
+			step claimStep
+			err  error
+		)
+		if writeFirst {
+			step, err = s.writeFirst(ctx, req, lease, expiry)
 		} else {
-			n, err = s.exec(ctx, s.q.insert, s.clock(req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry)...)
+			step, err = s.read(ctx, req)
+		}
+		// A lost race leaves a row behind (or removed one): look first.
+		writeFirst = false
+		if err == nil && !step.claimed {
+			observe(step.found)
+			switch {
+			case step.found && !step.claimable:
+				return idempotency.ClaimResult{Record: step.Record}, nil
+			case step.found:
+				step.claimed, err = s.takeOver(ctx, req, lease, expiry)
+			default:
+				step.claimed, err = s.insert(ctx, req, lease, expiry)
+			}
 		}
 		if err != nil {
 			if isRetryable(err) {
@@ -177,7 +201,8 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 			}
 			return idempotency.ClaimResult{}, s.wrap("claim", err)
 		}
-		if n == 1 {
+		if step.claimed {
+			observe(false)
 			return idempotency.ClaimResult{Claimed: true}, nil
 		}
 		// A rival inserted or took over the row in between: read again.
@@ -185,45 +210,80 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 	return idempotency.ClaimResult{}, fmt.Errorf("sqlstore: claim of key %q did not settle after %d attempts under contention; retry (last error: %v)", req.Key, claimAttempts, lastErr)
 }
 
-// readResult is the outcome of the first step of a claim.
-type readResult struct {
-	idempotency.Record
-	claimedByInsert bool
+// claimStep is what the first statements of a claim found.
+type claimStep struct {
+	idempotency.Record      // the existing record, when found
+	claimed            bool // the key is ours
+	found              bool // a record exists
+	claimable          bool // found, and expired or a lapsed lease of the same request
 }
 
-// claimOrRead is the first step of a claim: on PostgreSQL one statement that
-// inserts a new key or returns the existing row; elsewhere a plain read. found
-// reports an existing row; claimable that it may be taken over.
-func (s *Store) claimOrRead(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (r readResult, found, claimable bool, err error) {
-	var expired, lapsed bool
-	if s.q.claimOrSelect != "" {
-		var claimed bool
-		err = s.queryRow(ctx, s.q.claimOrSelect, []any{req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key},
-			&claimed, &r.State, &r.Fingerprint, &r.Payload, &expired, &lapsed)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The row was inserted by a rival after this statement's
-			// snapshot: not claimed, not visible. Try again.
-			return r, false, false, errRetry
+// writeFirst claims an absent key with its first statement. On PostgreSQL it
+// is the claim-or-select statement, which also returns an existing record;
+// elsewhere the insert, followed by a read when the key exists.
+func (s *Store) writeFirst(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (claimStep, error) {
+	if s.q.claimOrSelect == "" {
+		claimed, err := s.insert(ctx, req, lease, expiry)
+		if err != nil || claimed {
+			return claimStep{claimed: claimed}, err
 		}
-		if err != nil {
-			return r, false, false, err
-		}
-		if claimed {
-			r.claimedByInsert = true
-			return r, false, false, nil
-		}
-	} else {
-		err = s.queryRow(ctx, s.q.selectRecord, s.clock(req.Namespace, req.Key),
-			&r.State, &r.Fingerprint, &r.Payload, &expired, &lapsed)
-		if errors.Is(err, sql.ErrNoRows) {
-			return r, false, false, nil
-		}
-		if err != nil {
-			return r, false, false, err
-		}
+		return s.read(ctx, req)
 	}
-	claimable = expired || (r.State == idempotency.StateProcessing && lapsed && r.Fingerprint == req.Fingerprint)
-	return r, true, claimable, nil
+	var (
+		st              claimStep
+		expired, lapsed bool
+	)
+	err := s.queryRow(ctx, s.q.claimOrSelect, []any{req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key},
+		&st.claimed, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		// A rival's row committed after this statement's snapshot: the
+		// insert did nothing and the read saw nothing. Read again.
+		return st, errRetry
+	}
+	if err != nil || st.claimed {
+		return claimStep{claimed: st.claimed}, err
+	}
+	st.found = true
+	st.claimable = isClaimable(st.Record, req, expired, lapsed)
+	return st, nil
+}
+
+// read looks the key up with a plain read by primary key.
+func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimStep, error) {
+	var (
+		st              claimStep
+		expired, lapsed bool
+	)
+	err := s.queryRow(ctx, s.q.selectRecord, s.clock(req.Namespace, req.Key),
+		&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return claimStep{}, nil
+	}
+	if err != nil {
+		return claimStep{}, err
+	}
+	st.found = true
+	st.claimable = isClaimable(st.Record, req, expired, lapsed)
+	return st, nil
+}
+
+// isClaimable reports whether an existing record may be taken over: it has
+// expired, or it is the lapsed lease of a claim of the same request.
+func isClaimable(r idempotency.Record, req idempotency.ClaimRequest, expired, lapsed bool) bool {
+	return expired || (r.State == idempotency.StateProcessing && lapsed && r.Fingerprint == req.Fingerprint)
+}
+
+// insert claims an absent key; it claims nothing when the key exists.
+func (s *Store) insert(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (bool, error) {
+	n, err := s.exec(ctx, s.q.insert, s.clock(req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry)...)
+	return n == 1, err
+}
+
+// takeOver claims an expired record or a lapsed lease of the same request;
+// it claims nothing when a rival changed the row since it was read.
+func (s *Store) takeOver(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (bool, error) {
+	n, err := s.exec(ctx, s.q.takeover, s.clock(req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key, req.Fingerprint)...)
+	return n == 1, err
 }
 
 // Renew implements [idempotency.Store.Renew].

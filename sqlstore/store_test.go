@@ -29,6 +29,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Dialect: sqlstore.Postgres, Table: "a.b.c"},
 		{Dialect: sqlstore.SQLite, Table: "main.keys"},
 		{Dialect: sqlstore.Postgres, Table: "tablé"},
+		{Dialect: sqlstore.Postgres, ClaimOrder: sqlstore.ReadFirst + 1},
+		{Dialect: sqlstore.Postgres, ClaimOrder: -1},
 	}
 	for _, cfg := range bad {
 		if _, err := sqlstore.New(db, cfg); err == nil {
@@ -43,6 +45,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{Dialect: sqlstore.Postgres, Table: "public.idem_keys"},
 		{Dialect: sqlstore.MySQL, Table: "app.Idem_Keys_2"},
 		{Dialect: sqlstore.MySQL, Table: "order"}, // reserved words are quoted
+		{Dialect: sqlstore.SQLite, ClaimOrder: sqlstore.ReadFirst},
+		{Dialect: sqlstore.SQLite, ClaimOrder: sqlstore.WriteFirst},
 	} {
 		s, err := sqlstore.New(db, cfg)
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/idemkit/idempotency/internal/countdriver"
+	"github.com/idemkit/idempotency/sqlstore"
 )
 
 type options struct {
@@ -44,7 +45,7 @@ type options struct {
 	cpuProfile string
 	keepTable  bool
 	count      bool
-	protoPG    string
+	order      sqlstore.ClaimOrder
 
 	out, log io.Writer // the report; progress (default stdout, stderr)
 }
@@ -62,10 +63,10 @@ func main() {
 	flag.IntVar(&o.prefill, "prefill", 0, "completed rows to insert into the table before measuring")
 	flag.IntVar(&o.replayKeys, "replay-keys", 1000, "completed keys the replay variants read, round-robin")
 	flag.IntVar(&o.maxIdle, "maxidle", -1, "sql.DB MaxIdleConns; -1: as many as the largest concurrency (database/sql's own default is 2)")
-	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's five, "proto" compares Do on the store and on the prototype in proto.go with the floor, "all" is every variant`)
+	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's new-key and replay comparisons and a mix with one retry in ten, "all" adds Store.Claim/Complete called directly`)
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	flag.BoolVar(&o.keepTable, "keep", false, "do not drop the table at the end")
-	flag.StringVar(&o.protoPG, "proto-pg", "read-first", "the PostgreSQL claim the proto variants run: read-first or cte-select-first (see proto.go)")
+	order := flag.String("order", "adaptive", "the store's claim order: adaptive, write-first or read-first (sqlstore.ClaimOrder)")
 	flag.BoolVar(&o.count, "count", false, "open the pool through internal/countdriver and print statements, prepares and transactions per operation (slows every variant alike)")
 	flag.Parse()
 
@@ -81,8 +82,6 @@ func main() {
 		o.variants = defaultVariants
 	case "all":
 		o.variants = allVariants
-	case "proto":
-		o.variants = protoVariants
 	default:
 		for _, v := range strings.Split(variants, ",") {
 			if !known(strings.TrimSpace(v)) {
@@ -90,6 +89,16 @@ func main() {
 			}
 			o.variants = append(o.variants, strings.TrimSpace(v))
 		}
+	}
+	switch *order {
+	case "adaptive":
+		o.order = sqlstore.AdaptiveOrder
+	case "write-first":
+		o.order = sqlstore.WriteFirst
+	case "read-first":
+		o.order = sqlstore.ReadFirst
+	default:
+		fatalf("-order %q: want adaptive, write-first or read-first", *order)
 	}
 	if o.n < 1 || o.rounds < 1 || o.replayKeys < 1 {
 		fatalf("-n, -rounds and -replay-keys must be positive")

@@ -22,13 +22,13 @@ func TestRun(t *testing.T) {
 		o := options{
 			dialect: string(b.Dialect), driver: b.Driver, dsn: b.DSN,
 			conc: []int{1, 3}, n: 20, rounds: 2, warmup: 5, prefill: 1100, replayKeys: 10, maxIdle: -1,
-			variants: allVariants, count: true, protoPG: "read-first", out: &out, log: &log,
+			variants: allVariants, count: true, out: &out, log: &log,
 		}
 		if err := run(context.Background(), o); err != nil {
 			t.Fatalf("run: %v\nlog:\n%s", err, log.String())
 		}
 		report := out.String()
-		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| proto-replay |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |"} {
+		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| do-mix |", "| mix, 1 in 10 a retry: Do / floor |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |"} {
 			if !strings.Contains(report, want) {
 				t.Errorf("report lacks %q:\n%s", want, report)
 			}

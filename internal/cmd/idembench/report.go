@@ -27,12 +27,9 @@ var ratios = []struct{ name, num, den, goal string }{
 	{"(a)/(c) new key: Do / floor", doNew, floorNew, "≥ 0.95"},
 	{"(b)/(c) replay: Do / floor", doReplay, floorReplay, "≥ 0.90"},
 	{"(a)/(d) new key: Do / naive", doNew, naiveNew, ""},
+	{"mix, 1 in 10 a retry: Do / floor", doMix, floorMix, ""},
 	{"store new key: Store / floor", storeNew, floorNew, ""},
 	{"store replay: Store / floor", storeReplay, floorReplay, ""},
-	{"proto new key: Do on proto / floor", protoNew, floorNew, "≥ 0.95"},
-	{"proto replay: Do on proto / floor", protoReplay, floorReplay, "≥ 0.90"},
-	{"proto / store new key: Do on proto / Do", protoNew, doNew, ""},
-	{"proto / store replay: Do on proto / Do", protoReplay, doReplay, ""},
 }
 
 func (r *results) print(w io.Writer, conc []int, variants []string) {

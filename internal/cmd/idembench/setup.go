@@ -65,9 +65,6 @@ type bench struct {
 	floor   floorStmts
 	counter *countdriver.Counter // nil unless -count
 
-	proto    *protoStore
-	protoMgr *idempotency.Manager[request, response]
-
 	runID      string
 	seq        atomic.Int64
 	replayKeys []string
@@ -115,7 +112,7 @@ func setup(ctx context.Context, o options) (*bench, error) {
 	}
 
 	b.table = "idembench_" + b.runID
-	b.store, err = sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: b.table})
+	b.store, err = sqlstore.New(db, sqlstore.Config{Dialect: b.dialect, Table: b.table, ClaimOrder: o.order})
 	if err == nil {
 		err = b.store.Migrate(ctx)
 	}
@@ -125,12 +122,6 @@ func setup(ctx context.Context, o options) (*bench, error) {
 	if err == nil {
 		b.sql = handWritten(b.dialect, benchdb.Quote(b.dialect, b.table))
 		b.floor, err = b.sql.prepare(ctx, db)
-	}
-	if err == nil {
-		b.proto, err = newProtoStore(ctx, b.dialect, db, b.store, benchdb.Quote(b.dialect, b.table), o.protoPG)
-	}
-	if err == nil {
-		b.protoMgr, err = idempotency.New[request, response](b.proto, idempotency.Config{Namespace: namespace})
 	}
 	if err != nil {
 		b.close(context.WithoutCancel(ctx), false, io.Discard) //nolint:errcheck // reporting the first error
@@ -149,9 +140,6 @@ func setup(ctx context.Context, o options) (*bench, error) {
 func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
 	var first error
 	b.floor.close()
-	if b.proto != nil {
-		b.proto.close()
-	}
 	if b.store != nil {
 		b.store.Close()
 	}

@@ -17,23 +17,23 @@ const (
 	floorReplay = "floor-replay" // (c) one prepared SELECT by primary key
 	naiveNew    = "naive-new"    // (d) SELECT, INSERT, UPDATE, unprepared
 
+	// Traffic as it comes: one call in ten retries a completed key. The
+	// floor knows which calls are retries; the store has to find out.
+	doMix    = "do-mix"
+	floorMix = "floor-mix"
+
 	// Store.Claim and Store.Complete called directly, without the
 	// Manager: what the store's SQL costs, apart from fingerprinting,
 	// tokens, the codec and the heartbeat.
 	storeNew    = "store-new"
 	storeReplay = "store-replay"
-
-	// Manager.Do on protoStore: the claim proposed in BENCHMARKS.md.
-	protoNew    = "proto-new"
-	protoReplay = "proto-replay"
 )
 
 // defaultVariants are the comparisons the cost budget names; allVariants
 // adds the store-level ones that split the difference.
 var (
-	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay}
-	allVariants     = []string{doNew, storeNew, protoNew, floorNew, naiveNew, doReplay, storeReplay, protoReplay, floorReplay}
-	protoVariants   = []string{doNew, protoNew, floorNew, doReplay, protoReplay, floorReplay}
+	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay, doMix, floorMix}
+	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, doMix, floorMix}
 )
 
 func known(v string) bool {
@@ -60,22 +60,6 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 	case doReplay:
 		return func(ctx context.Context, i int) error {
 			r, err := b.mgr.DoResult(ctx, b.replayKeys[i%len(b.replayKeys)], theRequest, charge)
-			if err == nil && !r.Replayed {
-				err = errors.New("a completed key ran fn again")
-			}
-			return err
-		}
-	case protoNew:
-		return func(ctx context.Context, _ int) error {
-			r, err := b.protoMgr.DoResult(ctx, b.newKey(), theRequest, charge)
-			if err == nil && r.Replayed {
-				err = errors.New("a new key was replayed")
-			}
-			return err
-		}
-	case protoReplay:
-		return func(ctx context.Context, i int) error {
-			r, err := b.protoMgr.DoResult(ctx, b.replayKeys[i%len(b.replayKeys)], theRequest, charge)
 			if err == nil && !r.Replayed {
 				err = errors.New("a completed key ran fn again")
 			}
@@ -123,6 +107,10 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 			)
 			return b.floor.read.QueryRowContext(ctx, b.sql.readArgs(b.replayKeys[i%len(b.replayKeys)])...).Scan(&state, &fp, &payload)
 		}
+	case doMix:
+		return mix(b.op(doNew), b.op(doReplay))
+	case floorMix:
+		return mix(b.op(floorNew), b.op(floorReplay))
 	case naiveNew:
 		// Unprepared, as tutorials write it: on go-sql-driver/mysql
 		// without interpolateParams each statement is a prepare, an
@@ -149,6 +137,19 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 		}
 	}
 	panic("unknown variant " + v)
+}
+
+// retryEvery is how often a mixed variant retries a completed key.
+const retryEvery = 10
+
+// mix runs replayOp for one operation in retryEvery and newOp otherwise.
+func mix(newOp, replayOp func(ctx context.Context, i int) error) func(ctx context.Context, i int) error {
+	return func(ctx context.Context, i int) error {
+		if i%retryEvery == retryEvery-1 {
+			return replayOp(ctx, i/retryEvery)
+		}
+		return newOp(ctx, i)
+	}
 }
 
 func (b *bench) claimRequest(key string) idempotency.ClaimRequest {

@@ -1,0 +1,11 @@
+package sqlstore
+
+// ClaimOrders are the fixed orders a test runs a suite in.
+var ClaimOrders = []ClaimOrder{WriteFirst, ReadFirst}
+
+// ForceClaimOrder changes s's claim order, so that tests cover both
+// protocols whatever the traffic. Not safe while s is in use.
+func ForceClaimOrder(s *Store, order ClaimOrder) { s.plan.order = order }
+
+// ReadsFirst reports whether s's next claim would read first.
+func ReadsFirst(s *Store) bool { return s.plan.readFirst() }
