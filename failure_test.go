@@ -207,3 +207,50 @@ func TestLostCompletionAnswerIsRecognised(t *testing.T) {
 		}
 	})
 }
+
+// TestCompletionOutlivesTheCaller: a caller that goes away while fn runs
+// does not lose fn's outcome. The completion runs without the caller's
+// cancellation, bounded instead by min(Lease, 5s); a caller whose context
+// can never be cancelled chose no bound, and the completion keeps it.
+func TestCompletionOutlivesTheCaller(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		const lease = 2 * time.Second
+		hs := &hookStore{Store: s}
+		type seen struct {
+			err         error
+			deadline    time.Duration // 0: none
+			cancellable bool
+		}
+		var got seen
+		hs.complete = func(ctx context.Context, l idempotency.Lock, st idempotency.State, p []byte, ttl time.Duration) error {
+			got = seen{err: ctx.Err(), cancellable: ctx.Done() != nil}
+			if dl, ok := ctx.Deadline(); ok {
+				got.deadline = time.Until(dl)
+			}
+			return s.Complete(ctx, l, st, p, ttl)
+		}
+		m := newManager[charge, receipt](t, hs, idempotency.Config{Lease: lease})
+
+		ctx, cancel := context.WithCancel(context.Background())
+		v, err := m.Do(ctx, "gone", charge{Amount: 3}, func(_ context.Context, c charge) (receipt, error) {
+			cancel() // the client hangs up while the charge goes through
+			return receipt{Amount: c.Amount}, nil
+		})
+		if err != nil || v.Amount != 3 {
+			t.Fatalf("Do = %+v, %v; want the value recorded", v, err)
+		}
+		if got.err != nil || got.deadline <= 0 || got.deadline > lease {
+			t.Errorf("completion context: err %v, deadline in %v; want live, bounded by the lease (%v)", got.err, got.deadline, lease)
+		}
+		if r, err := m.DoResult(context.Background(), "gone", charge{Amount: 3}, okFn); err != nil || !r.Replayed || r.Value.Amount != 3 {
+			t.Errorf("retry = %+v, %v; want the recorded outcome", r, err)
+		}
+
+		if _, err := m.Do(context.Background(), "unbounded", charge{}, okFn); err != nil {
+			t.Fatal(err)
+		}
+		if got.cancellable || got.deadline != 0 {
+			t.Errorf("completion under context.Background: cancellable %v, deadline in %v; want neither", got.cancellable, got.deadline)
+		}
+	})
+}

@@ -2,8 +2,6 @@ package idempotency
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +73,9 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 // the lease is lost while fn runs, fn's context is cancelled with cause
 // [ErrLeaseLost] and Do returns an error wrapping it. When the outcome cannot
 // be written, Do returns fn's value with an error wrapping [ErrNotRecorded].
+// Once fn has returned, its outcome is written even if ctx is cancelled: the
+// write keeps ctx's values and is bounded by min(Config.Lease, 5s) instead
+// (by nothing more than ctx, when ctx can never be cancelled).
 //
 // Use [Manager.DoResult] to tell a replay from a first execution.
 func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Resp, error) {
@@ -292,11 +293,10 @@ const (
 // complete records the outcome, retrying transient failures briefly. It runs
 // even when ctx is cancelled: fn has already run.
 func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte) error {
-	ctx = context.WithoutCancel(ctx)
 	var err error
 	backoff := completeBackoff
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, m.writeTimeout())
+		actx, cancel := m.writeContext(ctx)
 		err = m.store.Complete(actx, lock, state, payload, m.cfg.TTL)
 		cancel()
 		if err == nil {
@@ -319,20 +319,27 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 // release frees the key after fn failed; a failure only delays retries until
 // the lease runs out, so it is logged rather than returned.
 func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.writeTimeout())
+	ctx, cancel := m.writeContext(ctx)
 	defer cancel()
 	if err := m.store.Release(ctx, lock); err != nil {
 		m.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
 	}
 }
 
-func (m *Manager[Req, Resp]) writeTimeout() time.Duration {
-	return min(m.cfg.Lease, writeTimeoutLimit)
+// writeContext returns the context of a write that must happen even when
+// the caller has gone away: ctx's values without its cancellation, bounded
+// by writeTimeout instead. A ctx that can never be cancelled is returned as
+// it is: its caller chose no bound for any statement of the call, and a
+// deadline would cost every completion more than the bound is worth
+// (pgx, for one, watches a cancellable context with a goroutine per
+// statement).
+func (m *Manager[Req, Resp]) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Done() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), m.writeTimeout())
 }
 
-// newToken returns a fresh owner token: 128 random bits, hex encoded.
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program rather than return an error
-	return hex.EncodeToString(b[:])
+func (m *Manager[Req, Resp]) writeTimeout() time.Duration {
+	return min(m.cfg.Lease, writeTimeoutLimit)
 }
