@@ -28,7 +28,8 @@ const (
 // dialects. On SQLite, the statements marked "+now" take one more argument
 // at the end: the current time in Unix milliseconds (see [Store.clock]).
 type queries struct {
-	// selectRecord(ns, key +now) -> state, fingerprint, payload, expired, lapsed
+	// selectRecord(ns, key) -> state, fingerprint, payload, expired, lapsed;
+	// on SQLite expires_at and locked_until instead of expired and lapsed.
 	selectRecord string
 	// claimOrSelect(ns, key, fp, token, lease, expiry, ns, key) ->
 	// claimed, state, fingerprint, payload, expired, lapsed.
@@ -187,7 +188,11 @@ func sqliteQueries(t string) queries {
 	// argument serve several comparisons.
 	const now = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
 	return queries{
-		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ?3, locked_until <= ?3 FROM ` + t +
+		// The one statement that takes no "+now": it returns expires_at
+		// and locked_until as they are, and Store.read compares them with
+		// the same clock in Go. The statement is parsed on every
+		// execution, and the two comparisons cost more there than here.
+		selectRecord: `SELECT state, fingerprint, payload, expires_at, locked_until FROM ` + t +
 			` WHERE namespace = ?1 AND idem_key = ?2`,
 		insert: `INSERT INTO ` + t + ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at, created_at)` +
 			` VALUES (?1, ?2, ?3, 0, ?4, ?7 + ?5, ?7 + ?6, ?7)` +

@@ -254,8 +254,17 @@ func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimSt
 		st              claimStep
 		expired, lapsed bool
 	)
-	err := s.queryRow(ctx, s.q.selectRecord, s.clock(req.Namespace, req.Key),
-		&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+	var err error
+	if s.dialect == SQLite {
+		var expiresAt, lockedUntil int64
+		now := time.Now().UnixMilli() // as s.clock would pass it
+		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
+			&st.State, &st.Fingerprint, &st.Payload, &expiresAt, &lockedUntil)
+		expired, lapsed = expiresAt <= now, lockedUntil <= now
+	} else {
+		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
+			&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return claimStep{}, nil
 	}
