@@ -127,6 +127,29 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 }
 
+// BenchmarkFingerprintSlowPath is Fingerprint without the fast path: what
+// every call cost before it, and what values it declines still cost.
+func BenchmarkFingerprintSlowPath(b *testing.B) {
+	for _, tc := range benchRequests() {
+		b.Run(tc.name, func(b *testing.B) {
+			out, _ := Marshal(tc.req)
+			b.SetBytes(int64(len(out)))
+			b.ReportAllocs()
+			for b.Loop() {
+				st := getState()
+				if err := st.canonicalizeSlow(tc.req); err != nil {
+					b.Fatal(err)
+				}
+				sum := sha256.Sum256(st.out)
+				var buf [2 * sha256.Size]byte
+				hex.Encode(buf[:], sum[:])
+				_ = string(buf[:])
+				putState(st)
+			}
+		})
+	}
+}
+
 // BenchmarkBaselineJSONSHA256 is the cost floor: a plain, non-canonical
 // json.Marshal followed by SHA-256 and hex encoding.
 func BenchmarkBaselineJSONSHA256(b *testing.B) {

@@ -109,8 +109,20 @@ func putState(st *state) {
 	statePool.Put(st)
 }
 
-// canonicalize leaves the canonical form of v in st.out.
+// canonicalize leaves the canonical form of v in st.out. Plain values take
+// the fast path; anything it declines, including every value that fails,
+// goes through encoding/json and the parser from scratch.
 func (st *state) canonicalize(v any) error {
+	if st.encodeFast(v) {
+		return nil
+	}
+	return st.canonicalizeSlow(v)
+}
+
+// canonicalizeSlow leaves the canonical form of v in st.out by re-parsing
+// the output of encoding/json. It is the reference the fast path must
+// agree with.
+func (st *state) canonicalizeSlow(v any) error {
 	st.src.Reset()
 	if err := st.enc.Encode(v); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnsupported, err)

@@ -23,6 +23,12 @@
 // U+FFFD), lone surrogate escapes, duplicate member names in raw JSON and
 // numbers outside the range of a double are errors, never collisions.
 //
+// Most values never go through encoding/json: for plain types (no
+// MarshalJSON or MarshalText methods, no float32, no ",string" fields) an
+// encoder compiled once per type writes the canonical form directly. It
+// produces exactly the bytes of the route through encoding/json, which
+// every other value, and every value that fails, still takes.
+//
 // Fingerprints are persisted, so the output of this package must never
 // change for a given input. Any change to the form requires a new Version.
 package canonical
