@@ -30,11 +30,6 @@ func Canonical(v any) ([]byte, error) { return canonical.Marshal(v) }
 // types or member order.
 func Fingerprint(v any) (string, error) { return canonical.Fingerprint(v) }
 
-// storedFingerprint is the versioned form a Manager persists.
-func storedFingerprint(v any) (string, error) {
-	fp, err := canonical.Fingerprint(v)
-	if err != nil {
-		return "", err
-	}
-	return FingerprintVersion + ":" + fp, nil
-}
+// storedFingerprint is the versioned form a Manager persists:
+// FingerprintVersion + ":" + Fingerprint(v).
+func storedFingerprint(v any) (string, error) { return canonical.VersionedFingerprint(v) }

@@ -53,15 +53,29 @@ func Marshal(v any) ([]byte, error) {
 
 // Fingerprint returns the lowercase hexadecimal SHA-256 of Marshal(v).
 func Fingerprint(v any) (string, error) {
+	var buf [2 * sha256.Size]byte
+	return fingerprint(buf[:0], v)
+}
+
+// VersionedFingerprint returns Version + ":" + Fingerprint(v), the form that
+// is stored, in one allocation.
+func VersionedFingerprint(v any) (string, error) {
+	var buf [len(Version) + 1 + 2*sha256.Size]byte
+	return fingerprint(append(append(buf[:0], Version...), ':'), v)
+}
+
+// fingerprint appends the hex SHA-256 of Marshal(v) to prefix, whose
+// capacity must hold it, and returns the whole as a string.
+func fingerprint(prefix []byte, v any) (string, error) {
 	st := getState()
 	defer putState(st)
 	if err := st.canonicalize(v); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(st.out)
-	var buf [2 * sha256.Size]byte
-	hex.Encode(buf[:], sum[:])
-	return string(buf[:]), nil
+	out := prefix[:len(prefix)+hex.EncodedLen(len(sum))]
+	hex.Encode(out[len(prefix):], sum[:])
+	return string(out), nil
 }
 
 // state holds the buffers of one canonicalization. It is pooled because a

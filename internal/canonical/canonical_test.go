@@ -307,3 +307,24 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestVersionedFingerprintIsVersionColonFingerprint(t *testing.T) {
+	for _, v := range []any{nil, 1, "é", map[string]any{"b": 1, "a": []int{2}}, struct{ X string }{"x"}, "\xff"} {
+		fp, ferr := Fingerprint(v)
+		vfp, verr := VersionedFingerprint(v)
+		if (ferr == nil) != (verr == nil) || (ferr != nil && ferr.Error() != verr.Error()) {
+			t.Errorf("%#v: errors differ: %v / %v", v, ferr, verr)
+			continue
+		}
+		if ferr == nil && vfp != Version+":"+fp {
+			t.Errorf("%#v: VersionedFingerprint = %q, want %q", v, vfp, Version+":"+fp)
+		}
+	}
+	var req any = struct {
+		A string `json:"a"`
+		N int    `json:"n"`
+	}{"x", 1}
+	if n := testing.AllocsPerRun(100, func() { _, _ = VersionedFingerprint(req) }); n > 1 && !raceEnabled {
+		t.Errorf("VersionedFingerprint allocates %v times, want 1 (the string)", n)
+	}
+}
