@@ -21,31 +21,32 @@
 // autocommit. (A MySQL cleanup batch runs its DELETE in a short READ
 // COMMITTED transaction, which takes no gap locks.)
 //
-//	operation       PostgreSQL                           MySQL, SQLite
-//	new key         1 insert-or-select + 1 UPDATE        1 INSERT + 1 UPDATE
-//	replay          1 SELECT by primary key              1 SELECT by primary key
-//	expired key     as a replay, then 2 UPDATE           as a replay, then 2 UPDATE
-//	lease renewal   1 UPDATE                             1 UPDATE
-//	release         1 DELETE                             1 DELETE
-//	cleanup batch   1 DELETE                             1 DELETE
+//	operation       every dialect
+//	new key         1 INSERT + 1 UPDATE
+//	replay          1 SELECT by primary key
+//	expired key     as a replay, then 2 UPDATE
+//	lease renewal   1 UPDATE
+//	release         1 DELETE
+//	cleanup batch   1 DELETE
 //
 // The table shows each case where the store expects it. A claim cannot know
 // whether its key is new before it asks, so the store keeps a moving estimate
 // of how many recent claims found their key already recorded and orders its
 // statements for the common case:
 //
-//   - While most claims are new keys (the usual traffic), it writes first.
-//     A new key costs what a hand-written claim costs. A retry in between
-//     costs a little more: on PostgreSQL the insert-or-select returns the
-//     existing row without writing or locking it; on MySQL and SQLite the
-//     insert finds the key (InnoDB holds a shared lock on that row for the
-//     statement, SQLite its write lock) and a SELECT reads it.
+//   - While most claims are new keys (the usual traffic), it writes first:
+//     a new key costs what a hand-written claim costs. A retry in between
+//     costs one statement more, the insert that finds the key before the
+//     SELECT that reads it. On PostgreSQL that insert writes and locks
+//     nothing; InnoDB holds a shared lock on the row for the statement,
+//     SQLite its write lock.
 //   - Once most claims find their key (a retry storm, a queue redelivering
 //     a backlog), it reads first: a replay is one plain SELECT that never
 //     writes or locks, and a new key pays that SELECT before its insert.
 //
-// It switches after about a dozen claims that went the other way (see
-// BENCHMARKS.md for what each order costs). Both orders are complete claim
+// It switches after about a dozen claims that went the other way;
+// Config.ClaimOrder can pin either order instead (see [ClaimOrder], and
+// BENCHMARKS.md for what each costs). Both orders are complete claim
 // protocols, tested alike; only their cost differs.
 //
 // The claim is one atomic statement on the primary key (INSERT … ON CONFLICT

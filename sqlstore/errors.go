@@ -1,14 +1,10 @@
 package sqlstore
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 )
-
-// errRetry marks a claim step that lost a race and must be repeated.
-var errRetry = errors.New("sqlstore: lost a race; retry")
 
 // wrap names the operation that failed, keeping the driver's error for
 // errors.As.
@@ -17,13 +13,10 @@ func (s *Store) wrap(op string, err error) error {
 }
 
 // isRetryable reports errors after which repeating the same statement is
-// safe and likely to succeed: a lost race, a deadlock, a serialization
-// failure or a busy database file. Every statement is one autocommit
+// safe and likely to succeed: a deadlock, a serialization failure or a busy
+// database file. Every statement is one autocommit
 // transaction, so the failed one changed nothing.
 func isRetryable(err error) bool {
-	if errors.Is(err, errRetry) {
-		return true
-	}
 	switch code := errorCode(err); code {
 	case "40001", "40P01": // PostgreSQL serialization failure, deadlock
 		return true

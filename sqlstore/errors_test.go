@@ -33,7 +33,6 @@ func TestRetryableDriverErrors(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: 1213}), true},
 		{errors.Join(errors.New("x"), &pq.Error{Code: "40001"}), true},
 		{errors.New("connection refused"), false},
-		{errRetry, true},
 	}
 	for _, c := range cases {
 		if got := isRetryable(c.err); got != c.want {

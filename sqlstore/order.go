@@ -8,15 +8,13 @@ import (
 // ClaimOrder is the order in which a claim tries its statements. The zero
 // value is [AdaptiveOrder], which suits almost every application.
 //
-// Writing first suits first attempts, which are most of the traffic: on
-// PostgreSQL one insert-or-select statement claims a new key or returns the
-// existing row; on MySQL and SQLite the insert runs first. A new key then
-// costs its insert and its completion, no more than a hand-written claim. A
-// retry pays for it: on PostgreSQL the statement that may insert costs more
-// than a plain read (1.2-1.5x here, though it writes and locks nothing when
-// the row exists), and on MySQL and SQLite a retry pays an insert that finds
-// the key (InnoDB holds a shared lock on that row for the statement; SQLite
-// takes its write lock) before its read.
+// Writing first suits first attempts, which are most of the traffic: the
+// insert (INSERT … ON CONFLICT DO NOTHING, INSERT IGNORE) runs first, so a
+// new key costs its insert and its completion, no more than a hand-written
+// claim. A retry pays for it with a second statement: the insert that finds
+// the key, then the read. On PostgreSQL that insert writes and locks nothing;
+// InnoDB holds a shared lock on the existing row for the statement, and
+// SQLite takes its write lock.
 //
 // Reading first suits retries: a plain read by primary key answers a replay
 // and never writes or locks, and a new key pays that read before its insert.
@@ -56,10 +54,10 @@ func (o ClaimOrder) String() string {
 const shareOne = 1 << 16
 
 // shareDecayShift sets the estimate's memory: each claim moves it 1/16 of the
-// way to 0 or 100%. A store that saw only new keys reads first after about
-// 11 retries in a row (25 on PostgreSQL), and a store that saw only retries
-// writes first again after 11 new keys (3 on PostgreSQL). With a tenth of
-// claims being retries the estimate stays within a few points of 10%.
+// way to 0 or 100%. A store that saw only new keys reads first after 11
+// retries in a row, and one that saw only retries writes first again after
+// 11 new keys. With a tenth of claims being retries the estimate stays
+// within a few points of 10%.
 const shareDecayShift = 4
 
 // claimPlanner carries out a store's ClaimOrder; for AdaptiveOrder it
@@ -70,22 +68,14 @@ const shareDecayShift = 4
 // that is a heuristic anyway.
 type claimPlanner struct {
 	order ClaimOrder
-	// readFirstAbove is the share above which reading first is cheaper.
-	readFirstAbove int32
-	found          atomic.Int32 // the share, 0..shareOne
+	found atomic.Int32 // the share, 0..shareOne
 }
 
-// readFirstThreshold returns the share of retries above which reading first
-// costs less on dialect d. Reading first adds one read to a new key; writing
-// first adds, to a retry, the cost of the insert machinery on PostgreSQL
-// (measured here at 0.2-0.5 of a read: break-even at a share of about 80%)
-// and a whole statement elsewhere (break-even at half).
-func readFirstThreshold(d Dialect) int32 {
-	if d == Postgres {
-		return shareOne * 8 / 10
-	}
-	return shareOne / 2
-}
+// readFirstAbove is the share of claims finding their key above which
+// reading first is cheaper: reading first adds a read to each new key,
+// writing first an insert that finds the key to each retry, and the two
+// cost about the same.
+const readFirstAbove = shareOne / 2
 
 // readFirst reports whether the next claim should read before it writes.
 func (p *claimPlanner) readFirst() bool {
@@ -95,7 +85,7 @@ func (p *claimPlanner) readFirst() bool {
 	case ReadFirst:
 		return true
 	}
-	return p.found.Load() > p.readFirstAbove
+	return p.found.Load() > readFirstAbove
 }
 
 // observe records whether a claim found its key already recorded.

@@ -99,7 +99,6 @@ func New(db *sqlx.DB, cfg Config) (*Store, error) {
 		unit:    cfg.Dialect.durationUnitMicros(),
 	}
 	s.plan.order = cfg.ClaimOrder
-	s.plan.readFirstAbove = readFirstThreshold(cfg.Dialect)
 	s.stmts.db = db.DB
 	return s, nil
 }
@@ -154,9 +153,8 @@ func (s *Store) clock(args ...any) []any {
 const claimAttempts = 16
 
 // Claim implements [idempotency.Store.Claim]. Writing first, a new key is
-// one statement (PostgreSQL's insert-or-select, or the insert elsewhere);
-// reading first, a replay is one plain read that never writes or locks.
-// Config.ClaimOrder chooses; see [ClaimOrder].
+// one statement, the insert; reading first, a replay is one plain read that
+// never writes or locks. Config.ClaimOrder chooses; see [ClaimOrder].
 func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
 	if err := checkClaim(req); err != nil {
 		return idempotency.ClaimResult{}, err
@@ -218,34 +216,14 @@ type claimStep struct {
 	claimable          bool // found, and expired or a lapsed lease of the same request
 }
 
-// writeFirst claims an absent key with its first statement. On PostgreSQL it
-// is the claim-or-select statement, which also returns an existing record;
-// elsewhere the insert, followed by a read when the key exists.
+// writeFirst claims an absent key with the insert, and reads the record
+// when the key exists.
 func (s *Store) writeFirst(ctx context.Context, req idempotency.ClaimRequest, lease, expiry int64) (claimStep, error) {
-	if s.q.claimOrSelect == "" {
-		claimed, err := s.insert(ctx, req, lease, expiry)
-		if err != nil || claimed {
-			return claimStep{claimed: claimed}, err
-		}
-		return s.read(ctx, req)
+	claimed, err := s.insert(ctx, req, lease, expiry)
+	if err != nil || claimed {
+		return claimStep{claimed: claimed}, err
 	}
-	var (
-		st              claimStep
-		expired, lapsed bool
-	)
-	err := s.queryRow(ctx, s.q.claimOrSelect, []any{req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key},
-		&st.claimed, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
-	if errors.Is(err, sql.ErrNoRows) {
-		// A rival's row committed after this statement's snapshot: the
-		// insert did nothing and the read saw nothing. Read again.
-		return st, errRetry
-	}
-	if err != nil || st.claimed {
-		return claimStep{claimed: st.claimed}, err
-	}
-	st.found = true
-	st.claimable = isClaimable(st.Record, req, expired, lapsed)
-	return st, nil
+	return s.read(ctx, req)
 }
 
 // read looks the key up with a plain read by primary key.
