@@ -10,6 +10,11 @@
 //	go run ./internal/cmd/idembench -dialect sqlite            # a temporary file
 //	go run ./internal/cmd/idembench -dialect postgres -dsn ... -prefill 1000000
 //
+// The default variants are a new key and a replay through Do, each beside
+// its floor, the check-then-insert flow, and a mix in which one call in ten
+// retries a completed key. -order pins the store's claim order
+// (sqlstore.ClaimOrder) instead of letting it adapt.
+//
 // It creates a table with a random name and drops it at the end, also when
 // interrupted.
 package main
@@ -25,6 +30,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idemkit/idempotency/internal/countdriver"
 	"github.com/idemkit/idempotency/sqlstore"
@@ -38,6 +44,7 @@ type options struct {
 	n          int
 	rounds     int
 	warmup     int
+	minTime    time.Duration
 	prefill    int
 	replayKeys int
 	maxIdle    int
@@ -59,6 +66,7 @@ func main() {
 	flag.StringVar(&conc, "c", "1,8,32", "comma-separated numbers of concurrent callers")
 	flag.IntVar(&o.n, "n", 20000, "operations per measurement (one variant, one concurrency, one round)")
 	flag.IntVar(&o.rounds, "rounds", 5, "measured rounds; variants alternate order from round to round")
+	flag.DurationVar(&o.minTime, "mintime", 500*time.Millisecond, "run each measurement at least this long, beyond -n operations if need be")
 	flag.IntVar(&o.warmup, "warmup", 0, "operations per variant and concurrency before the first round; default n/10, at least 200")
 	flag.IntVar(&o.prefill, "prefill", 0, "completed rows to insert into the table before measuring")
 	flag.IntVar(&o.replayKeys, "replay-keys", 1000, "completed keys the replay variants read, round-robin")
@@ -127,8 +135,8 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}()
 	fmt.Fprintf(o.out, "# idembench: %s via %s, table %s, GOMAXPROCS=%d, %s\n", o.dialect, b.driver, b.table, runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Fprintf(o.out, "# n=%d per measurement, %d rounds, warm-up %d, concurrency %v, MaxOpenConns=%d MaxIdleConns=%d\n",
-		o.n, o.rounds, o.warmup, o.conc, b.db.Stats().MaxOpenConnections, b.maxIdle)
+	fmt.Fprintf(o.out, "# n=%d per measurement (at least %v), %d rounds, warm-up %d, concurrency %v, MaxOpenConns=%d MaxIdleConns=%d\n",
+		o.n, o.minTime, o.rounds, o.warmup, o.conc, b.db.Stats().MaxOpenConnections, b.maxIdle)
 
 	if o.prefill > 0 {
 		if err := b.prefill(ctx, o.prefill, o.log); err != nil {
@@ -140,7 +148,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	for _, c := range o.conc {
 		for _, v := range o.variants {
-			if _, err := b.measure(ctx, v, c, o.warmup); err != nil {
+			if _, err := b.measure(ctx, v, c, o.warmup, 0); err != nil {
 				return fmt.Errorf("warm-up %s c=%d: %w", v, c, err)
 			}
 		}
@@ -170,12 +178,12 @@ func run(ctx context.Context, o options) (err error) {
 				if b.counter != nil {
 					before = b.counter.Snapshot()
 				}
-				m, err := b.measure(ctx, v, c, o.n)
+				m, err := b.measure(ctx, v, c, o.n, o.minTime)
 				if err != nil {
 					return fmt.Errorf("round %d %s c=%d: %w", r+1, v, c, err)
 				}
 				if b.counter != nil {
-					fmt.Fprintf(o.log, "round %d c=%-3d %-13s per %d ops: %v\n", r+1, c, v, o.n, b.counter.Snapshot().Sub(before))
+					fmt.Fprintf(o.log, "round %d c=%-3d %-13s per %d ops: %v\n", r+1, c, v, len(m.lat), b.counter.Snapshot().Sub(before))
 				}
 				res.add(c, v, m)
 				fmt.Fprintf(o.log, "round %d c=%-3d %-13s %9.0f ops/s  p50 %-10v p99 %-10v cpu/op %v\n", r+1, c, v, m.opsPerSec(),

@@ -41,8 +41,10 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // measure runs variant v n times on c goroutines that start together and
-// take operations from a shared counter; the first error stops them all.
-func (b *bench) measure(ctx context.Context, v string, c, n int) (*measurement, error) {
+// take operations from a shared counter, and goes on until minTime has
+// passed too, so that a fast variant is not measured over a few
+// milliseconds dominated by its start; the first error stops them all.
+func (b *bench) measure(ctx context.Context, v string, c, n int, minTime time.Duration) (*measurement, error) {
 	op := b.op(v)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -51,6 +53,7 @@ func (b *bench) measure(ctx context.Context, v string, c, n int) (*measurement, 
 		wg    sync.WaitGroup
 		start = make(chan struct{})
 		lats  = make([][]time.Duration, c)
+		until time.Time // set before start is closed
 	)
 	for w := range c {
 		wg.Add(1)
@@ -61,7 +64,7 @@ func (b *bench) measure(ctx context.Context, v string, c, n int) (*measurement, 
 			<-start
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
+				if (i >= n && !time.Now().Before(until)) || ctx.Err() != nil {
 					return
 				}
 				t0 := time.Now()
@@ -75,6 +78,7 @@ func (b *bench) measure(ctx context.Context, v string, c, n int) (*measurement, 
 	}
 	cpu0 := processCPU()
 	t0 := time.Now()
+	until = t0.Add(minTime)
 	close(start)
 	wg.Wait()
 	elapsed := time.Since(t0)
