@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 			t.Fatalf("run: %v\nlog:\n%s", err, log.String())
 		}
 		report := out.String()
-		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| do-mix |", "| mix, 1 in 10 a retry: Do / floor |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |"} {
+		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| do-mix |", "| floor-decode |", "| mix, 1 in 10 a retry: Do / floor |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |"} {
 			if !strings.Contains(report, want) {
 				t.Errorf("report lacks %q:\n%s", want, report)
 			}

@@ -26,6 +26,7 @@ func (r *results) add(c int, v string, m *measurement) {
 var ratios = []struct{ name, num, den, goal string }{
 	{"(a)/(c) new key: Do / floor", doNew, floorNew, "≥ 0.95"},
 	{"(b)/(c) replay: Do / floor", doReplay, floorReplay, "≥ 0.90"},
+	{"replay: Do / floor + decoding the response", doReplay, floorDecode, ""},
 	{"(a)/(d) new key: Do / naive", doNew, naiveNew, ""},
 	{"mix, 1 in 10 a retry: Do / floor", doMix, floorMix, ""},
 	{"store new key: Store / floor", storeNew, floorNew, ""},
