@@ -100,9 +100,12 @@ type Store interface {
 	// new claim holds a lease of Lease and expires after Lease+TTL unless
 	// renewed or finished.
 	//
-	// Otherwise it returns the existing record with Claimed false, and must
-	// not write or lock anything: a replay is a plain read. It never
-	// returns an expired record.
+	// Otherwise it returns the existing record with Claimed false. It must
+	// not write anything then, and should answer with a plain read that
+	// takes no lock. (sqlstore does once retries are common; while nearly
+	// every claim is a new key it tries the insert first, which on MySQL
+	// and SQLite briefly locks when the key exists: see
+	// sqlstore.ClaimOrder.) It never returns an expired record.
 	Claim(ctx context.Context, req ClaimRequest) (ClaimResult, error)
 
 	// Renew extends the lease of the claim held by lock to Lease from now

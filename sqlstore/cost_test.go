@@ -17,7 +17,8 @@ import (
 	"github.com/idemkit/idempotency/sqlstore"
 )
 
-// The statement budget of Manager.Do (DESIGN.md §4), per dialect. Every
+// The statement budget of Manager.Do (DESIGN.md §4), the same on every
+// dialect. Every
 // statement is its own autocommit transaction; there is never a BEGIN.
 //
 // A store writes first while most claims are new keys and reads first once
@@ -157,7 +158,6 @@ func TestStatementBudget(t *testing.T) {
 			}
 			do("k1")
 		}
-		do("k1") // prepares the read on PostgreSQL
 
 		// Then a replay is one plain read, already prepared.
 		res, c, ev = do("k1")

@@ -42,7 +42,7 @@ type Config struct {
 
 // Store is an [idempotency.Store] on a SQL database, shared by every process
 // that uses the same table. Every statement on the hot path is autocommit;
-// the package documentation lists them per dialect. Leases and expiry are
+// the package documentation lists them. Leases and expiry are
 // compared with the database clock, so application hosts with skewed clocks
 // agree.
 //
@@ -205,7 +205,10 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 		}
 		// A rival inserted or took over the row in between: read again.
 	}
-	return idempotency.ClaimResult{}, fmt.Errorf("sqlstore: claim of key %q did not settle after %d attempts under contention; retry (last error: %v)", req.Key, claimAttempts, lastErr)
+	if lastErr == nil {
+		lastErr = errors.New("a rival changed the row every time")
+	}
+	return idempotency.ClaimResult{}, s.wrap("claim", fmt.Errorf("key %q did not settle after %d attempts under contention; retry: %w", req.Key, claimAttempts, lastErr))
 }
 
 // claimStep is what the first statements of a claim found.
@@ -235,9 +238,13 @@ func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimSt
 	var err error
 	if s.dialect == SQLite {
 		var expiresAt, lockedUntil int64
-		now := time.Now().UnixMilli() // as s.clock would pass it
 		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
 			&st.State, &st.Fingerprint, &st.Payload, &expiresAt, &lockedUntil)
+		// Read after the row, so that a record that expired while the
+		// statement waited for a connection is not replayed. A lease
+		// seen lapsed a little early is harmless: the takeover re-checks
+		// it with its own clock.
+		now := time.Now().UnixMilli()
 		expired, lapsed = expiresAt <= now, lockedUntil <= now
 	} else {
 		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
