@@ -60,3 +60,29 @@ func ExampleSchema() {
 	// );
 	// CREATE INDEX IF NOT EXISTS "idempotency_keys_expires_at_idx" ON "idempotency_keys" (expires_at);
 }
+
+func ExampleClaimOrder() {
+	dir, _ := os.MkdirTemp("", "sqlstore-example")
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "idem.db")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// The default, AdaptiveOrder, inserts first while most claims are new
+	// keys and reads first once most are retries. A webhook receiver whose
+	// senders retry aggressively, or a deployment where no retry may ever
+	// take a lock, can pin ReadFirst and pay one read per new key.
+	store, err := sqlstore.New(sqlx.NewDb(db, "sqlite"), sqlstore.Config{
+		Dialect:    sqlstore.SQLite,
+		ClaimOrder: sqlstore.ReadFirst,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	fmt.Println(sqlstore.AdaptiveOrder, sqlstore.ReadFirst)
+	// Output:
+	// adaptive read-first
+}
