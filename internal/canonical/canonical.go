@@ -90,10 +90,11 @@ type state struct {
 	in      []byte
 	pos     int
 	out     []byte
-	names   []byte   // decoded member names that contained escapes
-	members []member // members of the objects currently being emitted
-	tmp     []byte   // scratch copy used when reordering members
-	perm    []int    // scratch member order
+	names   []byte    // decoded member names that contained escapes
+	members []member  // members of the objects currently being emitted
+	tmp     []byte    // scratch copy used when reordering members
+	perm    []int     // scratch member order
+	pairs   []strPair // scratch members of a map[string]string (fast path)
 
 	// sawFFFD records that the JSON contains U+FFFD, the only trace
 	// encoding/json leaves when it replaces invalid UTF-8.
@@ -114,7 +115,8 @@ func getState() *state { return statePool.Get().(*state) }
 
 func putState(st *state) {
 	if st.src.Cap() > maxPooledBuffer || cap(st.out) > maxPooledBuffer ||
-		cap(st.tmp) > maxPooledBuffer || cap(st.names) > maxPooledBuffer {
+		cap(st.tmp) > maxPooledBuffer || cap(st.names) > maxPooledBuffer ||
+		cap(st.pairs) > maxPooledBuffer/32 {
 		return
 	}
 	st.in = nil

@@ -182,6 +182,9 @@ func (c *fastCompiler) mapEncoder(t reflect.Type) encodeFunc {
 	if elem == nil {
 		return nil
 	}
+	if t == stringMapType {
+		return encodeStringMap
+	}
 	scratch := &sync.Pool{New: func() any {
 		return &mapScratch{key: reflect.New(kt).Elem(), val: reflect.New(t.Elem()).Elem()}
 	}}
@@ -268,5 +271,51 @@ func (st *state) mapMembers(v reflect.Value, sc *mapScratch, kind mapKeyKind, el
 	}
 	st.members = st.members[:base]
 	st.names = st.names[:namesBase]
+	return true
+}
+
+// stringMapType is the map type requests carry most (metadata, labels),
+// which encodeStringMap writes without reflect's map iteration.
+var stringMapType = reflect.TypeFor[map[string]string]()
+
+// strPair is one member of a map[string]string being encoded.
+type strPair struct{ k, v string }
+
+// encodeStringMap is mapEncoder's encoder for exactly map[string]string:
+// the members sorted by UTF-16 order of their names, which cannot repeat.
+func encodeStringMap(st *state, v reflect.Value, depth int) bool {
+	if v.IsNil() {
+		st.out = append(st.out, "null"...)
+		return true
+	}
+	if depth >= fastMaxDepth || !v.CanInterface() {
+		return false
+	}
+	m := v.Interface().(map[string]string)
+	pairs := st.pairs[:0]
+	for k, e := range m {
+		pairs = append(pairs, strPair{k, e})
+	}
+	slices.SortFunc(pairs, func(a, b strPair) int { return compareUTF16(a.k, b.k) })
+	st.out = append(st.out, '{')
+	ok := true
+	for i, p := range pairs {
+		if i > 0 {
+			st.out = append(st.out, ',')
+		}
+		if st.out, ok = appendJCSString(st.out, p.k); !ok {
+			break
+		}
+		st.out = append(st.out, ':')
+		if st.out, ok = appendJCSString(st.out, p.v); !ok {
+			break
+		}
+	}
+	clear(pairs) // keep no strings of the caller's map alive in the pool
+	st.pairs = pairs[:0]
+	if !ok {
+		return false
+	}
+	st.out = append(st.out, '}')
 	return true
 }

@@ -484,6 +484,21 @@ func fastCases() []struct {
 		}, "fast"},
 		{"escaped keys", map[string]string{"\n": "nl", "\"": "q", "\\": "bs", "\x00": "nul", "a": "a", "\x1f": "us"}, "fast"},
 		{"keys sharing prefixes", map[string]int{"é\U0001F600": 1, "é\ue000": 2, "é": 3, "éa": 4}, "fast"},
+		// map[string]string has an encoder of its own (encodeStringMap).
+		{"string map, nil", map[string]string(nil), "fast"},
+		{"string map, empty", map[string]string{}, "fast"},
+		{"string map, utf16 keys", map[string]string{
+			"\U0001F600": "1", "\uFFFD": "2", "é": "3", "\ue000": "4", "a": "5", "": "6", "\x7f": "7",
+			"\u2028": "8", "\U00010000": "9", "\uffff": "10", "\ud7ff": "11", "é\U0001F600": "12", "é\ue000": "13",
+		}, "fast"},
+		{"string map, escaped values", map[string]string{"a": "\n\"\\\x00\u2028<>&", "b": "é\U0001F600"}, "fast"},
+		{"string map, invalid key", map[string]string{"ok": "1", "a\xff": "2"}, "slow"},
+		{"string map, invalid value", map[string]string{"ok": "1", "a": "b\xff"}, "slow"},
+		{"string map in a struct", struct {
+			M map[string]string `json:"m"`
+			N map[string]string `json:"n,omitempty"`
+		}{M: map[string]string{"order_id": "1", "channel": "web"}}, "fast"},
+		{"named string map", map[myString]string{"b": "1", "a": "2"}, "fast"},
 		{"invalid key", map[string]int{"ok": 1, "a\xff": 2}, "slow"},
 		{"int keys", map[int]string{-10: "a", 2: "b", 10: "c", 0: "d", math.MinInt: "min", math.MaxInt: "max"}, "fast"},
 		{"int8 keys", map[int8]bool{-128: true, 127: false}, "fast"},

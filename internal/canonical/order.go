@@ -13,7 +13,7 @@ import (
 // surrogates D800..DFFF sort first in UTF-16). So bytes are compared
 // directly and only the first differing rune is decoded, and only when it
 // is not ASCII.
-func compareUTF16(a, b []byte) int {
+func compareUTF16[T ~string | ~[]byte](a, b T) int {
 	n := min(len(a), len(b))
 	i := 0
 	for i < n && a[i] == b[i] {
@@ -30,8 +30,10 @@ func compareUTF16(a, b []byte) int {
 	for i > 0 && a[i]&0xC0 == 0x80 {
 		i--
 	}
-	ra, _ := utf8.DecodeRune(a[i:])
-	rb, _ := utf8.DecodeRune(b[i:])
+	// At most one rune's bytes, so that converting a []byte needs no
+	// allocation.
+	ra, _ := utf8.DecodeRuneInString(string(a[i:min(len(a), i+utf8.UTFMax)]))
+	rb, _ := utf8.DecodeRuneInString(string(b[i:min(len(b), i+utf8.UTFMax)]))
 	return cmp.Compare(utf16Key(ra), utf16Key(rb))
 }
 
