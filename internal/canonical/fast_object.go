@@ -30,10 +30,12 @@ func (c *fastCompiler) structEncoder(t reflect.Type) encodeFunc {
 	jfs := cachedFields(t)
 	fields := make([]fastField, 0, len(jfs))
 	for _, jf := range jfs {
-		ft, viaPointer, tagName, quoted := fieldType(t, jf.index)
-		if quoted {
-			// The ",string" option wraps the value in a string; rare
-			// enough to leave to the slow path.
+		ft, viaPointer, tagName, plainOpts := fieldType(t, jf.index)
+		if !plainOpts {
+			// ",string" wraps the value in a string, and
+			// GOEXPERIMENT=jsonv2 acts on options v1 ignores (inline,
+			// format:…, unknown); the slow path follows whichever
+			// encoding/json is built in. Rare enough to leave to it.
 			return nil
 		}
 		if tagName != "" && !isValidTag(tagName) {
@@ -109,9 +111,11 @@ func (c *fastCompiler) structEncoder(t reflect.Type) encodeFunc {
 
 // fieldType follows index from the struct type t as encoding/json does,
 // returning the field's type, whether an embedded pointer lies on the way,
-// the name in its json tag and whether the tag has the ",string" option.
-func fieldType(t reflect.Type, index []int) (ft reflect.Type, viaPointer bool, tagName string, quoted bool) {
+// the name in its json tag, and whether every tag on the way has no options
+// but omitempty and omitzero.
+func fieldType(t reflect.Type, index []int) (ft reflect.Type, viaPointer bool, tagName string, plainOpts bool) {
 	ft = t
+	plainOpts = true
 	var sf reflect.StructField
 	for _, i := range index {
 		if ft.Kind() == reflect.Pointer {
@@ -120,9 +124,24 @@ func fieldType(t reflect.Type, index []int) (ft reflect.Type, viaPointer bool, t
 		}
 		sf = ft.Field(i)
 		ft = sf.Type
+		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		plainOpts = plainOpts && onlyOmitOptions(opts)
 	}
-	tagName, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
-	return ft, viaPointer, tagName, hasOption(opts, "string")
+	tagName, _, _ = strings.Cut(sf.Tag.Get("json"), ",")
+	return ft, viaPointer, tagName, plainOpts
+}
+
+// onlyOmitOptions reports whether a json tag's options are only omitempty
+// and omitzero, the ones the fast path implements.
+func onlyOmitOptions(opts string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o != "omitempty" && o != "omitzero" {
+			return false
+		}
+	}
+	return true
 }
 
 // fieldViaPointers is reflect.Value.FieldByIndex, except that a nil

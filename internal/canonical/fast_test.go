@@ -563,6 +563,23 @@ func fastCases() []struct {
 		{"omitzero -0", omitZeroAll{F: negZeroF}, "fast"},
 		{"quoted field", quotedField{N: 5, S: "s"}, "slow"},
 		{"quoted ignored", quotedIgnored{}, "slow"},
+		// Options encoding/json v1 ignores but GOEXPERIMENT=jsonv2 acts on.
+		{"inline option", struct {
+			D int `json:"d,inline"`
+		}{4}, "slow"},
+		{"unknown option", struct {
+			D int `json:"d,unknown"`
+		}{4}, "slow"},
+		{"format option", struct {
+			D []byte `json:"d,format:hex"`
+		}{[]byte{1}}, "slow"},
+		{"option on an embedded struct", struct {
+			embA `json:"a,inline"`
+		}{embA{X: 1}}, "slow"},
+		{"omit options only", struct {
+			D int `json:"d,omitempty,omitzero"`
+			E int `json:",omitzero"`
+		}{1, 2}, "fast"},
 		{"unexported only", struct{ a, b int }{1, 2}, "fast"},
 		{"empty struct", struct{}{}, "fast"},
 		{"anonymous struct", struct {
