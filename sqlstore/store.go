@@ -161,13 +161,7 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 	}
 	lease, expiry := s.dur(req.Lease), s.dur(req.Lease+req.TTL)
 	writeFirst := !s.plan.readFirst()
-	observed := false
-	observe := func(found bool) {
-		if !observed {
-			observed = true
-			s.plan.observe(found)
-		}
-	}
+	observed := false // the first step of the first round teaches the planner
 	var lastErr error
 	for range claimAttempts {
 		var (
@@ -181,8 +175,11 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 		}
 		// A lost race leaves a row behind (or removed one): look first.
 		writeFirst = false
+		if err == nil && !observed {
+			observed = true
+			s.plan.observe(step.found) // false when the insert claimed it
+		}
 		if err == nil && !step.claimed {
-			observe(step.found)
 			switch {
 			case step.found && !step.claimable:
 				return idempotency.ClaimResult{Record: step.Record}, nil
@@ -200,7 +197,6 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 			return idempotency.ClaimResult{}, s.wrap("claim", err)
 		}
 		if step.claimed {
-			observe(false)
 			return idempotency.ClaimResult{Claimed: true}, nil
 		}
 		// A rival inserted or took over the row in between: read again.
