@@ -19,6 +19,7 @@ import (
 type Manager[Req, Resp any] struct {
 	store   Store
 	cfg     Config
+	decode  func(data []byte, v any) error // Config.Codec's, for replays
 	log     *slog.Logger
 	flights flightGroup
 }
@@ -46,9 +47,10 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 		return nil, err
 	}
 	return &Manager[Req, Resp]{
-		store: store,
-		cfg:   cfg,
-		log:   cfg.Logger.With("namespace", cfg.Namespace),
+		store:  store,
+		cfg:    cfg,
+		decode: decoderOf(cfg.Codec),
+		log:    cfg.Logger.With("namespace", cfg.Namespace),
 	}, nil
 }
 
@@ -272,7 +274,7 @@ func (m *Manager[Req, Resp]) replay(out outcome) (Result[Resp], error) {
 	res.Replayed = true
 	switch out.state {
 	case StateCompleted:
-		if err := m.cfg.Codec.Unmarshal(out.payload, &res.Value); err != nil {
+		if err := m.decode(out.payload, &res.Value); err != nil {
 			return Result[Resp]{}, fmt.Errorf("idempotency: cannot decode the recorded response (did the response type change?); fn not run: %w", err)
 		}
 		return res, nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,49 +160,108 @@ func okFn(_ context.Context, c charge) (receipt, error) {
 	return receipt{ID: "ok", Amount: c.Amount}, nil
 }
 
+// TestReplayEqualsCodecRoundTrip checks that a replay returns what
+// encoding/json makes of the recorded value: through the Manager's compiled
+// decoder for a plain type, and through encoding/json itself for a type
+// with an interface field, which the compiled decoder leaves to it.
 func TestReplayEqualsCodecRoundTrip(t *testing.T) {
+	type plain struct {
+		Int   int64
+		Float float64
+		Str   string
+		Bytes []byte
+		Time  time.Time
+		Map   map[string][]int
+		Ptr   *receipt
+		List  []receipt `json:"list,omitempty"`
+		Empty []int
+		Nil   map[string]int
+	}
 	type rich struct {
-		Int     int64
-		Float   float64
-		Str     string
-		Bytes   []byte
-		Time    time.Time
-		Map     map[string][]int
-		Ptr     *receipt
+		plain
 		Any     any
 		private int
 	}
+	p := plain{
+		Int: 1 << 60, Float: 0.1, Str: "é\u2028<>&\"\\\n", Bytes: []byte{0, 0xff},
+		Time: time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.FixedZone("x", 3600)),
+		Map:  map[string][]int{"a": {1, 2}, "": nil}, Ptr: &receipt{ID: "p", Tags: map[string]string{"k": "v"}},
+		List: []receipt{{ID: "a"}, {Amount: -1}}, Empty: []int{},
+	}
 	forEachStore(t, func(t *testing.T, s idempotency.Store) {
-		m := newManager[string, rich](t, s, idempotency.Config{})
-		first := rich{
-			Int: 1 << 60, Float: 0.1, Str: "é\u2028<>&", Bytes: []byte{0, 0xff},
-			Time: time.Date(2026, 11, 27, 1, 2, 3, 456789000, time.FixedZone("x", 3600)),
-			Map:  map[string][]int{"a": {1, 2}}, Ptr: &receipt{ID: "p"}, Any: map[string]any{"n": 1}, private: 7,
-		}
-		ctx := context.Background()
-		got1, err := m.Do(ctx, "k", "req", func(context.Context, string) (rich, error) { return first, nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got1, first) {
-			t.Error("the first caller must get fn's own value")
-		}
-		replay, err := m.Do(ctx, "k", "req", func(context.Context, string) (rich, error) {
-			t.Error("fn ran on replay")
-			return rich{}, nil
+		t.Run("plain", func(t *testing.T) { checkReplayRoundTrip(t, s, p) })
+		t.Run("rich", func(t *testing.T) {
+			checkReplayRoundTrip(t, s, rich{plain: p, Any: map[string]any{"n": 1}, private: 7})
 		})
+	})
+}
+
+// checkReplayRoundTrip records first, replays it, and compares the replay
+// with first's encoding/json round trip.
+func checkReplayRoundTrip[Resp any](t *testing.T, s idempotency.Store, first Resp) {
+	m := newManager[string, Resp](t, s, idempotency.Config{Namespace: t.Name()})
+	ctx := context.Background()
+	got1, err := m.Do(ctx, "k", "req", func(context.Context, string) (Resp, error) { return first, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got1, first) {
+		t.Error("the first caller must get fn's own value")
+	}
+	replay, err := m.Do(ctx, "k", "req", func(context.Context, string) (Resp, error) {
+		t.Error("fn ran on replay")
+		return first, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want Resp
+	b, _ := json.Marshal(first)
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(replay, want) {
+		t.Errorf("replay = %+v\nwant the codec round trip %+v", replay, want)
+	}
+}
+
+// TestReplayUsesConfiguredCodec checks that a Codec other than JSONCodec
+// decodes every replay: the Manager's own decoder is for JSONCodec only.
+func TestReplayUsesConfiguredCodec(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		codec := &upperCodec{}
+		m := newManager[string, string](t, s, idempotency.Config{Codec: codec})
+		ctx := context.Background()
+		fn := func(context.Context, string) (string, error) { return "ok", nil }
+		if _, err := m.Do(ctx, "k", "req", fn); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Do(ctx, "k", "req", fn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want rich
-		b, _ := json.Marshal(first)
-		if err := json.Unmarshal(b, &want); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(replay, want) {
-			t.Errorf("replay = %+v\nwant the codec round trip %+v", replay, want)
+		if got != "OK" || codec.unmarshals.Load() != 1 {
+			t.Errorf("replay = %q after %d Unmarshal calls; want \"OK\" from the codec's one call", got, codec.unmarshals.Load())
 		}
 	})
+}
+
+// upperCodec is JSON that upper-cases strings on the way back, so that a
+// replay shows which decoder produced it.
+type upperCodec struct {
+	idempotency.JSONCodec
+	unmarshals atomic.Int32
+}
+
+func (c *upperCodec) Unmarshal(data []byte, v any) error {
+	c.unmarshals.Add(1)
+	if err := c.JSONCodec.Unmarshal(data, v); err != nil {
+		return err
+	}
+	if s, ok := v.(*string); ok {
+		*s = strings.ToUpper(*s)
+	}
+	return nil
 }
 
 func TestExpiredOutcomeIsNotReplayed(t *testing.T) {

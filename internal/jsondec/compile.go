@@ -1,0 +1,322 @@
+package jsondec
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+	"unicode"
+)
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	marshalerType       = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	numberType          = reflect.TypeFor[json.Number]()
+	timeType            = reflect.TypeFor[time.Time]()
+)
+
+// compiler compiles the decoders of one type and of the types reachable
+// from it.
+type compiler struct {
+	seen map[reflect.Type]*decoder // compiled or in progress
+}
+
+// compile returns the decoder of t, or nil if t or a type reachable from it
+// needs encoding/json.
+func (c *compiler) compile(t reflect.Type) *decoder {
+	if d, ok := c.seen[t]; ok {
+		return d // possibly still in progress: t is recursive
+	}
+	if t == timeType {
+		return &decoder{decode: decodeTime}
+	}
+	if t == numberType || hasUnmarshaler(t) {
+		return nil
+	}
+	d := new(decoder)
+	c.seen[t] = d
+	fn := c.build(t)
+	if fn == nil {
+		delete(c.seen, t)
+		return nil
+	}
+	d.decode = fn
+	return d
+}
+
+// hasUnmarshaler reports whether encoding/json would call a method to
+// decode t. A method on *t counts: encoding/json calls it whenever the value
+// is addressable, which every value it decodes into is.
+func hasUnmarshaler(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType) ||
+		pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType)
+}
+
+// build returns the decode function of t, or nil if t needs encoding/json.
+func (c *compiler) build(t reflect.Type) decodeFunc {
+	switch t.Kind() {
+	case reflect.Bool:
+		return decodeBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return decodeInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return decodeUint
+	case reflect.Float32, reflect.Float64:
+		return decodeFloat
+	case reflect.String:
+		return decodeString
+	case reflect.Pointer:
+		return c.pointerDecoder(t)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return bytesDecoder(t)
+		}
+		return c.sliceDecoder(t)
+	case reflect.Map:
+		return c.mapDecoder(t)
+	case reflect.Struct:
+		return c.structDecoder(t)
+	}
+	// Interfaces, arrays and the kinds encoding/json cannot decode at all.
+	return nil
+}
+
+// bytesDecoder decodes base64 for a byte slice. encoding/json writes a
+// slice of a byte type with methods of its own as an array, or through the
+// methods: those take the slow route.
+func bytesDecoder(t reflect.Type) decodeFunc {
+	e := t.Elem()
+	pe := reflect.PointerTo(e)
+	for _, m := range []reflect.Type{marshalerType, textMarshalerType, unmarshalerType, textUnmarshalerType} {
+		if e.Implements(m) || pe.Implements(m) {
+			return nil
+		}
+	}
+	return decodeBytes
+}
+
+func (c *compiler) pointerDecoder(t reflect.Type) decodeFunc {
+	elem := c.compile(t.Elem())
+	if elem == nil {
+		return nil
+	}
+	return func(d *decodeState, v reflect.Value, depth int) bool {
+		if d.null() {
+			return true
+		}
+		if depth++; depth > maxDepth {
+			return false
+		}
+		p := reflect.New(t.Elem())
+		if !elem.decode(d, p.Elem(), depth) {
+			return false
+		}
+		v.Set(p)
+		return true
+	}
+}
+
+func (c *compiler) sliceDecoder(t reflect.Type) decodeFunc {
+	elem := c.compile(t.Elem())
+	if elem == nil {
+		return nil
+	}
+	return func(d *decodeState, v reflect.Value, depth int) bool {
+		if d.null() {
+			return true
+		}
+		if !d.consume('[') {
+			return false
+		}
+		if depth++; depth > maxDepth {
+			return false
+		}
+		// encoding/json makes [] an empty slice, not a nil one.
+		v.Set(reflect.MakeSlice(t, 0, 0))
+		if d.consume(']') {
+			return true
+		}
+		for i := 0; ; i++ {
+			v.Grow(1)
+			v.SetLen(i + 1)
+			if !elem.decode(d, v.Index(i), depth) {
+				return false
+			}
+			if d.consume(']') {
+				return true
+			}
+			if !d.consume(',') {
+				return false
+			}
+		}
+	}
+}
+
+// mapDecoder decodes objects into maps with string keys. Map keys with an
+// UnmarshalText method, and integer keys, take the slow route. A key that
+// appears twice keeps its last value, as in encoding/json.
+func (c *compiler) mapDecoder(t reflect.Type) decodeFunc {
+	kt := t.Key()
+	if kt.Kind() != reflect.String || hasUnmarshaler(kt) {
+		return nil
+	}
+	elem := c.compile(t.Elem())
+	if elem == nil {
+		return nil
+	}
+	return func(d *decodeState, v reflect.Value, depth int) bool {
+		if d.null() {
+			return true
+		}
+		if !d.consume('{') {
+			return false
+		}
+		if depth++; depth > maxDepth {
+			return false
+		}
+		v.Set(reflect.MakeMap(t))
+		if d.consume('}') {
+			return true
+		}
+		key := reflect.New(kt).Elem()
+		val := reflect.New(t.Elem()).Elem()
+		for {
+			s, ok := d.string()
+			if !ok || !d.consume(':') {
+				return false
+			}
+			key.SetString(s)
+			val.SetZero()
+			if !elem.decode(d, val, depth) {
+				return false
+			}
+			v.SetMapIndex(key, val)
+			if d.consume('}') {
+				return true
+			}
+			if !d.consume(',') {
+				return false
+			}
+		}
+	}
+}
+
+// field is a struct field as encoding/json names it.
+type field struct {
+	name  string
+	index int
+	dec   *decoder
+}
+
+// structDecoder decodes an object whose keys name the fields exactly and
+// in field order, as encoding/json.Marshal writes them; fields it left out
+// (omitempty, omitzero) stay zero. Any other key, or a key out of order,
+// hands the input to encoding/json, which also knows what to do with
+// case-folded and duplicate keys.
+func (c *compiler) structDecoder(t reflect.Type) decodeFunc {
+	fields, ok := c.structFields(t)
+	if !ok {
+		return nil
+	}
+	return func(d *decodeState, v reflect.Value, depth int) bool {
+		if d.null() {
+			return true
+		}
+		if !d.consume('{') {
+			return false
+		}
+		if depth++; depth > maxDepth {
+			return false
+		}
+		if d.consume('}') {
+			return true
+		}
+		next := 0
+		for {
+			key, ok := d.plainKey()
+			if !ok {
+				return false
+			}
+			for next < len(fields) && fields[next].name != string(key) {
+				next++
+			}
+			if next == len(fields) {
+				return false
+			}
+			f := fields[next]
+			next++
+			if !f.dec.decode(d, v.Field(f.index), depth) {
+				return false
+			}
+			if d.consume('}') {
+				return true
+			}
+			if !d.consume(',') {
+				return false
+			}
+		}
+	}
+}
+
+// structFields lists t's fields in order as encoding/json names them, or
+// reports false if t has a field whose treatment is not plain: an embedded
+// field (promotion and its dominance rules), a tag option other than
+// omitempty and omitzero (",string" changes the encoding; the JSON v2
+// experiment acts on others), or two fields sharing a name.
+func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
+	var fields []field
+	names := make(map[string]bool)
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return nil, false
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		for o := range strings.SplitSeq(opts, ",") {
+			if o != "" && o != "omitempty" && o != "omitzero" {
+				return nil, false
+			}
+		}
+		if name != "" && !isValidTag(name) {
+			return nil, false
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		if names[name] {
+			return nil, false
+		}
+		names[name] = true
+		dec := c.compile(sf.Type)
+		if dec == nil {
+			return nil, false
+		}
+		fields = append(fields, field{name: name, index: i, dec: dec})
+	}
+	return fields, true
+}
+
+// isValidTag is encoding/json's test of a tag name; it uses the Go field
+// name instead of an invalid one. Such a tag is rare enough to leave to
+// encoding/json rather than mirror.
+func isValidTag(s string) bool {
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
+}
