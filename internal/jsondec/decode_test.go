@@ -176,6 +176,19 @@ type recNode struct {
 
 type recSlice []recSlice
 
+// recAnyA and recAnyB refer to each other, and recAnyA has a field only
+// encoding/json can decode, found after recAnyB was built against the
+// unfinished recAnyA: neither may end up half on the fast path.
+type recAnyA struct {
+	B *recAnyB `json:"b"`
+	X any      `json:"x"`
+}
+
+type recAnyB struct {
+	A *recAnyA `json:"a"`
+	N int      `json:"n"`
+}
+
 // ---------------------------------------------------------------------------
 // Types the fast path must leave to encoding/json.
 
@@ -876,6 +889,8 @@ func fallbackCases(t testing.TB) []decodeCase {
 		)
 	}
 	add(inputs[[][][]int]("deep/[][][]int", `[[[1]]]`, `[[[[1]]]]`, `[[1]]`, `[[[]],[],null]`))
+	add(inputs[recAnyB]("recAnyB", `{"a":{"b":{"a":null,"n":1},"x":1},"n":2}`, `{"n":1}`, `{"a":null}`))
+	add(inputs[recAnyA]("recAnyA", `{"b":{"a":{"x":"s"},"n":2},"x":[1]}`, `{"b":null}`))
 	add(inputs[recNode]("recNode/shapes", `{"n":null}`, `{"n":{}}`, `{"v":1,"n":{"v":2,"n":{"v":3}}}`))
 
 	// Types encoding/json handles in ways the fast path must not imitate.
