@@ -40,20 +40,27 @@ func (c *compiler) compile(t reflect.Type) *decoder {
 	c.seen[t] = d
 	fn := c.build(t)
 	if fn == nil {
-		delete(c.seen, t)
-		return nil
+		return nil // and so is the whole compilation: nothing is published
 	}
 	d.decode = fn
 	return d
 }
 
-// hasUnmarshaler reports whether encoding/json would call a method to
-// decode t. A method on *t counts: encoding/json calls it whenever the value
-// is addressable, which every value it decodes into is.
+// hasUnmarshaler reports whether encoding/json may call a method to decode
+// t. A method on *t counts: encoding/json calls it when the value is
+// addressable, which every value the fast path reaches is (the one
+// exception, a value behind a named pointer type, is handled where such a
+// pointer is met). UnmarshalJSONFrom is the hook of the JSON v2
+// experiment, under which encoding/json calls it; it is looked up by name
+// so that this compiles without the experiment.
 func hasUnmarshaler(t reflect.Type) bool {
 	pt := reflect.PointerTo(t)
-	return t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType) ||
-		pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType)
+	if t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType) ||
+		pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) {
+		return true
+	}
+	_, ok := pt.MethodByName("UnmarshalJSONFrom") // *t's methods include t's
+	return ok
 }
 
 // build returns the decode function of t, or nil if t needs encoding/json.
@@ -279,7 +286,8 @@ func (c *compiler) structDecoder(t reflect.Type) decodeFunc {
 // reports false if t has a field whose treatment is not plain: an embedded
 // field (promotion and its dominance rules), a tag option other than
 // omitempty and omitzero (",string" changes the encoding; the JSON v2
-// experiment acts on others), or two fields sharing a name.
+// experiment acts on others), a tag name encoding/json rejects, or two
+// fields sharing a name.
 func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
 	var fields []field
 	names := make(map[string]bool)
@@ -322,7 +330,8 @@ func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
 
 // isValidTag is encoding/json's test of a tag name; it uses the Go field
 // name instead of an invalid one. Such a tag is rare enough to leave to
-// encoding/json rather than mirror.
+// encoding/json rather than mirror (and the JSON v2 experiment rules
+// otherwise).
 func isValidTag(s string) bool {
 	for _, c := range s {
 		switch {

@@ -26,8 +26,9 @@ import (
 
 // Unmarshal decodes data into v, a non-nil pointer to a zero value, and
 // returns what json.Unmarshal(data, v) would: the same value, or an error
-// with the same message. A v that does not point to a zero value gets
-// encoding/json's result only if the fast path does not apply.
+// with the same message. v must point to a zero value: the fast path does
+// not merge into existing contents as encoding/json does, and zeroes the
+// target before it hands the input to encoding/json.
 func Unmarshal(data []byte, v any) error {
 	if fast(data, v) {
 		return nil
@@ -39,7 +40,10 @@ func Unmarshal(data []byte, v any) error {
 // zero, when data or v's type needs encoding/json.
 func fast(data []byte, v any) bool {
 	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Type().Name() != "" {
+		// A named pointer type has no methods, so encoding/json does not
+		// look for the pointee's either (a time.Time behind one is a
+		// struct to it): not worth mirroring.
 		return false
 	}
 	dec := decoderFor(rv.Type().Elem())
@@ -90,8 +94,9 @@ func decoderFor(t reflect.Type) *decoder {
 	if dec == nil {
 		dec = slowOnly
 	}
-	// Only t is published: decoders of the types reachable from it were
-	// built assuming that t compiles, which holds only if it did.
+	// Only t is published. Decoders of the types reachable from it are
+	// complete once t is, and are compiled again as part of any other
+	// type that reaches them.
 	d, _ := cache.LoadOrStore(t, dec)
 	return d.(*decoder)
 }

@@ -5,9 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// The scanner reads what encoding/json.Marshal writes and nothing more: no
-// whitespace, and no string it would have to repair. Every method leaves
-// d.off after what it consumed, or reports false.
+// The scanner reads JSON without whitespace, and no string that
+// encoding/json would have to repair (invalid UTF-8, lone surrogates): what
+// encoding/json.Marshal writes, and some valid JSON it does not write (\/,
+// upper-case hex, 1E5), which it reads as encoding/json does. Every method
+// leaves d.off after what it consumed, or reports false.
 
 // consume skips c if it comes next.
 func (d *decodeState) consume(c byte) bool {
@@ -95,9 +97,9 @@ func (d *decodeState) someDigits() bool {
 	return d.off > start
 }
 
-// plainString returns the bytes of a string literal that has no escapes
-// and only printable ASCII: an object key as encoding/json writes field
-// names, base64, a timestamp. The caller compares or decodes the bytes;
+// plainString returns the bytes of a string literal that has no escapes,
+// no control characters and only ASCII: an object key as encoding/json
+// writes most field names, base64, a timestamp. The caller compares or decodes the bytes;
 // anything else takes the route that unescapes.
 func (d *decodeState) plainString() ([]byte, bool) {
 	if !d.consume('"') {

@@ -94,8 +94,8 @@ func decodeFloat(d *decodeState, v reflect.Value, _ int) bool {
 }
 
 // decodeBytes decodes base64 as encoding/json does, which makes "" an empty
-// slice and null a nil one. Base64 has no escapes, so the literal's bytes
-// are the string's.
+// slice and null a nil one. Marshal writes base64 without escapes, and a
+// literal without escapes is its own string.
 func decodeBytes(d *decodeState, v reflect.Value, _ int) bool {
 	if d.null() {
 		return true
