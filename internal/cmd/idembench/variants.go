@@ -16,8 +16,8 @@ const (
 	doReplay    = "do-replay"    // (b) Manager.Do, a completed key
 	floorNew    = "floor-new"    // (c) claim INSERT + completion UPDATE, prepared
 	floorReplay = "floor-replay" // (c) one prepared SELECT by primary key
-	// The floor's read, then decoding the response as any code that
-	// returns it must: what no replay that yields a value can beat.
+	// The floor's read, then decoding the response with encoding/json:
+	// what hand-written code that returns the value pays.
 	floorDecode = "floor-decode"
 	naiveNew    = "naive-new" // (d) SELECT, INSERT, UPDATE, unprepared
 
