@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/idemkit/idempotency/internal/jsontag"
 )
 
 // fastField is one member of a struct's canonical form.
@@ -38,7 +40,7 @@ func (c *fastCompiler) structEncoder(t reflect.Type) encodeFunc {
 			// encoding/json is built in. Rare enough to leave to it.
 			return nil
 		}
-		if tagName != "" && !isValidTag(tagName) {
+		if tagName != "" && !jsontag.ValidName(tagName) {
 			// encoding/json ignores such a name in favour of the Go
 			// field name, but GOEXPERIMENT=jsonv2 uses it as is; the
 			// slow path follows whichever is built in.

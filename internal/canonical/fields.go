@@ -6,7 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
+
+	"github.com/idemkit/idempotency/internal/jsontag"
 )
 
 // jsonField is a struct field that encoding/json encodes. The UTF-8 check
@@ -76,7 +77,7 @@ func typeFields(t reflect.Type) []jsonField {
 					continue
 				}
 				name, opts, _ := strings.Cut(tag, ",")
-				if !isValidTag(name) {
+				if !jsontag.ValidName(name) {
 					name = ""
 				}
 				index := make([]int, len(f.index)+1)
@@ -163,20 +164,6 @@ func hasOption(opts, name string) bool {
 		}
 	}
 	return false
-}
-
-func isValidTag(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
-			return false
-		}
-	}
-	return true
 }
 
 // isZeroFunc returns how encoding/json decides omitzero for a field of type

@@ -6,7 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/idemkit/idempotency/internal/jsontag"
 )
 
 var (
@@ -146,14 +147,9 @@ func (c *compiler) sliceDecoder(t reflect.Type) decodeFunc {
 		return nil
 	}
 	return func(d *decodeState, v reflect.Value, depth int) bool {
-		if d.null() {
-			return true
-		}
-		if !d.consume('[') {
-			return false
-		}
-		if depth++; depth > maxDepth {
-			return false
+		depth, null, ok := d.enter('[', depth)
+		if null || !ok {
+			return null
 		}
 		// encoding/json makes [] an empty slice, not a nil one.
 		v.Set(reflect.MakeSlice(t, 0, 0))
@@ -166,11 +162,8 @@ func (c *compiler) sliceDecoder(t reflect.Type) decodeFunc {
 			if !elem.decode(d, v.Index(i), depth) {
 				return false
 			}
-			if d.consume(']') {
-				return true
-			}
-			if !d.consume(',') {
-				return false
+			if done, more := d.next(']'); !more {
+				return done
 			}
 		}
 	}
@@ -189,14 +182,9 @@ func (c *compiler) mapDecoder(t reflect.Type) decodeFunc {
 		return nil
 	}
 	return func(d *decodeState, v reflect.Value, depth int) bool {
-		if d.null() {
-			return true
-		}
-		if !d.consume('{') {
-			return false
-		}
-		if depth++; depth > maxDepth {
-			return false
+		depth, null, ok := d.enter('{', depth)
+		if null || !ok {
+			return null
 		}
 		v.Set(reflect.MakeMap(t))
 		if d.consume('}') {
@@ -215,11 +203,8 @@ func (c *compiler) mapDecoder(t reflect.Type) decodeFunc {
 				return false
 			}
 			v.SetMapIndex(key, val)
-			if d.consume('}') {
-				return true
-			}
-			if !d.consume(',') {
-				return false
+			if done, more := d.next('}'); !more {
+				return done
 			}
 		}
 	}
@@ -243,14 +228,9 @@ func (c *compiler) structDecoder(t reflect.Type) decodeFunc {
 		return nil
 	}
 	return func(d *decodeState, v reflect.Value, depth int) bool {
-		if d.null() {
-			return true
-		}
-		if !d.consume('{') {
-			return false
-		}
-		if depth++; depth > maxDepth {
-			return false
+		depth, null, ok := d.enter('{', depth)
+		if null || !ok {
+			return null
 		}
 		if d.consume('}') {
 			return true
@@ -272,11 +252,8 @@ func (c *compiler) structDecoder(t reflect.Type) decodeFunc {
 			if !f.dec.decode(d, v.Field(f.index), depth) {
 				return false
 			}
-			if d.consume('}') {
-				return true
-			}
-			if !d.consume(',') {
-				return false
+			if done, more := d.next('}'); !more {
+				return done
 			}
 		}
 	}
@@ -286,8 +263,9 @@ func (c *compiler) structDecoder(t reflect.Type) decodeFunc {
 // reports false if t has a field whose treatment is not plain: an embedded
 // field (promotion and its dominance rules), a tag option other than
 // omitempty and omitzero (",string" changes the encoding; the JSON v2
-// experiment acts on others), a tag name encoding/json rejects, or two
-// fields sharing a name.
+// experiment acts on others), a tag name encoding/json replaces by the
+// field's (rare enough not to mirror, and the v2 experiment rules
+// otherwise), or two fields sharing a name.
 func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
 	var fields []field
 	names := make(map[string]bool)
@@ -309,7 +287,7 @@ func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
 				return nil, false
 			}
 		}
-		if name != "" && !isValidTag(name) {
+		if name != "" && !jsontag.ValidName(name) {
 			return nil, false
 		}
 		if name == "" {
@@ -326,19 +304,4 @@ func (c *compiler) structFields(t reflect.Type) ([]field, bool) {
 		fields = append(fields, field{name: name, index: i, dec: dec})
 	}
 	return fields, true
-}
-
-// isValidTag is encoding/json's test of a tag name; it uses the Go field
-// name instead of an invalid one. Such a tag is rare enough to leave to
-// encoding/json rather than mirror (and the JSON v2 experiment rules
-// otherwise).
-func isValidTag(s string) bool {
-	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
-			return false
-		}
-	}
-	return true
 }

@@ -32,6 +32,28 @@ func (d *decodeState) literal(lit string) bool {
 
 func (d *decodeState) null() bool { return d.literal("null") }
 
+// enter starts a value of a container type: null, which leaves a zero value
+// as it is, or the opening bracket, one level deeper. ok is false for
+// anything else, and past maxDepth.
+func (d *decodeState) enter(open byte, depth int) (inner int, null, ok bool) {
+	if d.null() {
+		return depth, true, true
+	}
+	if !d.consume(open) || depth >= maxDepth {
+		return depth, false, false
+	}
+	return depth + 1, false, true
+}
+
+// next ends a container's member: done after the closing bracket, more
+// after a comma, neither on anything else.
+func (d *decodeState) next(end byte) (done, more bool) {
+	if d.consume(end) {
+		return true, false
+	}
+	return false, d.consume(',')
+}
+
 // digits reads the integer part of a number: 0, or a nonzero digit and
 // more digits (JSON has no leading zeros). It reports false if there are
 // none or the value overflows uint64.
