@@ -19,7 +19,8 @@ type Codec interface {
 // use and safe for concurrent use. Unexported fields are not replayed, and
 // numbers in interface values come back as float64. A Manager decodes its
 // replays with a faster decoder of its own that returns exactly what
-// encoding/json returns, and hands it whatever it does not handle.
+// encoding/json returns, and hands it whatever it does not handle; a Codec
+// of your own that calls encoding/json is decoded by encoding/json alone.
 type JSONCodec struct{}
 
 // Marshal returns the JSON encoding of v.
