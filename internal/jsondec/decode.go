@@ -4,8 +4,8 @@
 //
 // It exists for the Manager's replay, which decodes every recorded response
 // into a fresh value: encoding/json validates the whole input in a first
-// pass, then decodes it by reflection in a second, and that is most of what
-// a replay costs beyond its one read.
+// pass, then decodes it by reflection in a second, and that was the largest
+// part of what a replay cost beyond its one read.
 //
 // The fast path compiles a decoder per type, once, and accepts only input
 // laid out as encoding/json.Marshal lays it out: object keys equal to field
