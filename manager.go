@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -17,11 +16,8 @@ import (
 // operation (Namespace) and share it. Many Managers in many processes may
 // share one [Store]. Its zero value is not usable: call [New].
 type Manager[Req, Resp any] struct {
-	store   Store
-	cfg     Config
-	decode  func(data []byte, v any) error // Config.Codec's, for replays
-	log     *slog.Logger
-	flights flightGroup
+	store Store
+	core[Resp]
 }
 
 // Result is the outcome of [Manager.DoResult]: the value and whether it was
@@ -42,16 +38,11 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 	if store == nil {
 		return nil, errors.New("idempotency: New: store is nil")
 	}
-	cfg, err := cfg.withDefaults()
-	if err != nil {
+	m := &Manager[Req, Resp]{store: store}
+	if err := m.init(cfg); err != nil {
 		return nil, err
 	}
-	return &Manager[Req, Resp]{
-		store:  store,
-		cfg:    cfg,
-		decode: decoderOf(cfg.Codec),
-		log:    cfg.Logger.With("namespace", cfg.Namespace),
-	}, nil
+	return m, nil
 }
 
 // Do runs fn(ctx, req) at most once for key within the Manager's namespace and
@@ -88,15 +79,9 @@ func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn fun
 // DoResult is [Manager.Do] that also reports whether the outcome was
 // replayed rather than produced by this call's fn.
 func (m *Manager[Req, Resp]) DoResult(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Result[Resp], error) {
-	if fn == nil {
-		return Result[Resp]{}, errors.New("idempotency: Do: fn is nil")
-	}
-	if err := CheckKey(key); err != nil {
-		return Result[Resp]{}, err
-	}
-	fp, err := storedFingerprint(req)
+	fp, err := checkCall(key, req, fn == nil)
 	if err != nil {
-		return Result[Resp]{}, fmt.Errorf("idempotency: cannot fingerprint the request, fn not run: %w", err)
+		return Result[Resp]{}, err
 	}
 	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn}
 	if m.cfg.Wait <= 0 {
@@ -120,42 +105,7 @@ type call[Req, Resp any] struct {
 // leads one, so duplicates in one process wait on a channel rather than on
 // the store.
 func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
-	for {
-		f, leader := c.m.flights.join(c.key, c.fp)
-		if leader {
-			return c.lead(ctx, f)
-		}
-		if err := c.waitFlight(ctx, f); err != nil {
-			return Result[Resp]{}, err
-		}
-		if f.out.settled {
-			return c.m.replay(f.out)
-		}
-		// The leader ended without an outcome to share (fn failed, or it
-		// gave up waiting): try again, perhaps as the new leader.
-	}
-}
-
-// lead runs the call for its flight. The deferred finish also runs when fn
-// panics, so followers never wait on a dead flight.
-func (c *call[Req, Resp]) lead(ctx context.Context, f *flight) (res Result[Resp], err error) {
-	var out outcome
-	defer func() { c.m.flights.finish(f, out) }()
-	res, out, err = c.attempt(ctx)
-	return res, err
-}
-
-func (c *call[Req, Resp]) waitFlight(ctx context.Context, f *flight) error {
-	timer := time.NewTimer(time.Until(c.deadline))
-	defer timer.Stop()
-	select {
-	case <-f.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
-	case <-timer.C:
-		return ErrInProgress
-	}
+	return c.m.shareFlight(ctx, c.key, c.fp, c.deadline, c.attempt)
 }
 
 func (c *call[Req, Resp]) run(ctx context.Context) (Result[Resp], error) {
@@ -185,14 +135,7 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 		if cr.Claimed {
 			return c.execute(ctx, lock, claimedAt)
 		}
-		out := outcome{settled: true, state: cr.Record.State, payload: cr.Record.Payload}
-		if cr.Record.Fingerprint != c.fp {
-			out.mismatch = true
-			res, err := m.replay(out)
-			return res, out, err
-		}
-		if cr.Record.State != StateProcessing {
-			res, err := m.replay(out)
+		if res, out, err, done := m.settle(c.fp, cr.Record); done {
 			return res, out, err
 		}
 		if c.deadline.IsZero() {
@@ -248,40 +191,16 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
 	}
 
-	payload, err := m.cfg.Codec.Marshal(resp)
+	payload, err := m.encode(resp)
 	if err != nil {
 		hb.stop()
-		m.release(ctx, lock, "response cannot be encoded")
-		return res, outcome{}, fmt.Errorf("idempotency: cannot encode the response, key released: %w", err)
-	}
-	if len(payload) > m.cfg.MaxResponseBytes {
-		hb.stop()
-		m.release(ctx, lock, "response too large")
-		return res, outcome{}, fmt.Errorf("%w: %d bytes, limit %d; key released", ErrResponseTooLarge, len(payload), m.cfg.MaxResponseBytes)
+		m.release(ctx, lock, "response not recorded")
+		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
 	if err := m.complete(ctx, lock, StateCompleted, payload); err != nil {
 		return res, outcome{}, err
 	}
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
-}
-
-// replay turns a recorded outcome into Do's results.
-func (m *Manager[Req, Resp]) replay(out outcome) (Result[Resp], error) {
-	var res Result[Resp]
-	if out.mismatch {
-		return res, ErrRequestMismatch
-	}
-	res.Replayed = true
-	switch out.state {
-	case StateCompleted:
-		if err := m.decode(out.payload, &res.Value); err != nil {
-			return Result[Resp]{}, fmt.Errorf("idempotency: cannot decode the recorded response (did the response type change?); fn not run: %w", err)
-		}
-		return res, nil
-	case StateFailed:
-		return res, &StoredError{Message: string(out.payload)}
-	}
-	return Result[Resp]{}, fmt.Errorf("idempotency: store returned a record in unknown state %d", out.state)
 }
 
 // Finishing writes are attempted a few times: the function's side effect has
@@ -326,22 +245,4 @@ func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string)
 	if err := m.store.Release(ctx, lock); err != nil {
 		m.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
 	}
-}
-
-// writeContext returns the context of a write that must happen even when
-// the caller has gone away: ctx's values without its cancellation, bounded
-// by writeTimeout instead. A ctx that can never be cancelled is returned as
-// it is: its caller chose no bound for any statement of the call, and a
-// deadline would cost every completion more than the bound is worth
-// (pgx, for one, watches a cancellable context with a goroutine per
-// statement).
-func (m *Manager[Req, Resp]) writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Done() == nil {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), m.writeTimeout())
-}
-
-func (m *Manager[Req, Resp]) writeTimeout() time.Duration {
-	return min(m.cfg.Lease, writeTimeoutLimit)
 }
