@@ -90,12 +90,15 @@ func buildQueries(d Dialect, t string) queries {
 }
 
 func postgresQueries(t string) queries {
+	// statement_timestamp(), not now(): the same statements run inside
+	// TxManager's transactions, where now() is the time the transaction
+	// began (long ago in the caller's transaction, for DoIn).
 	const (
-		now   = `now()`
+		now   = `statement_timestamp()`
 		micro = `::bigint * interval '1 microsecond'`
 	)
 	return queries{
-		selectRecord: `SELECT state, fingerprint, payload, expires_at <= now(), locked_until <= now() FROM ` + t +
+		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + ` FROM ` + t +
 			` WHERE namespace = $1 AND idem_key = $2`,
 		// ON CONFLICT DO NOTHING on an existing row writes nothing, takes
 		// no row lock and assigns no transaction id (CI checks), so a
@@ -106,15 +109,15 @@ func postgresQueries(t string) queries {
 		// costs more to plan and run. Measured against it, new keys went
 		// from 0.74-0.90 to 0.89-1.0 of the floor.
 		insert: `INSERT INTO ` + t + ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at)` +
-			` VALUES ($1, $2, $3, 0, $4, now() + $5` + micro + `, now() + $6` + micro + `)` +
+			` VALUES ($1, $2, $3, 0, $4, ` + now + ` + $5` + micro + `, ` + now + ` + $6` + micro + `)` +
 			` ON CONFLICT (namespace, idem_key) DO NOTHING`,
 		takeover: `UPDATE ` + t + ` SET fingerprint = $1, state = 0, token = $2, payload = NULL,` +
-			` locked_until = now() + $3` + micro + `, expires_at = now() + $4` + micro + `, created_at = now()` +
+			` locked_until = ` + now + ` + $3` + micro + `, expires_at = ` + now + ` + $4` + micro + `, created_at = ` + now +
 			` WHERE namespace = $5 AND idem_key = $6` +
-			` AND (expires_at <= now() OR (state = 0 AND locked_until <= now() AND fingerprint = $7))`,
-		renew: `UPDATE ` + t + ` SET locked_until = now() + $1` + micro + `, expires_at = now() + $2` + micro +
+			` AND (expires_at <= ` + now + ` OR (state = 0 AND locked_until <= ` + now + ` AND fingerprint = $7))`,
+		renew: `UPDATE ` + t + ` SET locked_until = ` + now + ` + $1` + micro + `, expires_at = ` + now + ` + $2` + micro +
 			` WHERE namespace = $3 AND idem_key = $4 AND token = $5 AND state = 0`,
-		complete: `UPDATE ` + t + ` SET state = $1, payload = $2, locked_until = now(), expires_at = now() + $3` + micro +
+		complete: `UPDATE ` + t + ` SET state = $1, payload = $2, locked_until = ` + now + `, expires_at = ` + now + ` + $3` + micro +
 			` WHERE namespace = $4 AND idem_key = $5 AND token = $6 AND state = 0`,
 		owner:   `SELECT state FROM ` + t + ` WHERE namespace = $1 AND idem_key = $2 AND token = $3`,
 		release: `DELETE FROM ` + t + ` WHERE namespace = $1 AND idem_key = $2 AND token = $3 AND state = 0`,
@@ -128,7 +131,7 @@ func postgresQueries(t string) queries {
 		// expiry on the row version it deletes, so a record claimed again
 		// in between stays.
 		deleteExpired: `DELETE FROM ` + t + ` WHERE ctid = ANY(ARRAY(SELECT ctid FROM ` + t +
-			` WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()`,
+			` WHERE expires_at <= ` + now + ` ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= ` + now,
 	}
 }
 

@@ -54,11 +54,16 @@ type Store struct {
 	dialect Dialect
 	table   string // validated, unquoted
 	q       queries
+	tq      txQueries
 	stmts   stmtCache
 	unit    int64 // microseconds per duration argument unit
 
 	// plan chooses whether a claim writes or reads first.
 	plan claimPlanner
+
+	// savepoints numbers JoinTx's savepoints, so that nested claims in one
+	// transaction never share a name.
+	savepoints atomic.Uint64
 
 	// noReadCommitted is set once MySQL refused a READ COMMITTED cleanup
 	// batch (binlog_format=STATEMENT).
@@ -96,6 +101,7 @@ func New(db *sqlx.DB, cfg Config) (*Store, error) {
 		dialect: cfg.Dialect,
 		table:   table,
 		q:       buildQueries(cfg.Dialect, cfg.Dialect.quote(table)),
+		tq:      buildTxQueries(cfg.Dialect, cfg.Dialect.quote(table)),
 		unit:    cfg.Dialect.durationUnitMicros(),
 	}
 	s.plan.order = cfg.ClaimOrder

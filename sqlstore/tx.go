@@ -1,0 +1,490 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/idemkit/idempotency"
+)
+
+var _ idempotency.TxStore[*sqlx.Tx] = (*Store)(nil)
+
+// BeginTx implements [idempotency.TxStore.BeginTx]: [idempotency.TxManager]
+// calls it to open a transaction holding req's key. The transaction is
+// opened with the database's default isolation level, and on PostgreSQL
+// with idle_in_transaction_session_timeout set to req.Lease for the
+// transaction, so that the server ends a transaction whose client hung. See
+// [txQueries] for how each dialect keeps duplicates from waiting on a claim
+// in flight.
+//
+// While most claims are retries it reads first, as [Store.Claim] does,
+// outside any transaction: a replay is one plain read by primary key.
+func (s *Store) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	return s.claimTx(ctx, nil, req)
+}
+
+// JoinTx implements [idempotency.TxStore.JoinTx]: it claims req's key in
+// tx behind a savepoint, for [idempotency.TxManager.DoIn]. On MySQL the
+// key's named lock is released when the claim ends, so a duplicate arriving
+// between the end of DoIn and the caller's commit waits for that commit.
+func (s *Store) JoinTx(ctx context.Context, tx *sqlx.Tx, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	if tx == nil {
+		return nil, idempotency.ClaimResult{}, errors.New("sqlstore: JoinTx: tx is nil; use TxManager.Do to have the store open a transaction")
+	}
+	return s.claimTx(ctx, tx, req)
+}
+
+// RetryableTx implements [idempotency.TxStore.RetryableTx]: serialization
+// failures and deadlocks (PostgreSQL 40001 and 40P01, MySQL 1213) and a busy
+// SQLite database. A MySQL lock wait timeout is not among them: it ends the
+// statement, not the transaction.
+func (s *Store) RetryableTx(err error) bool {
+	switch errorCode(err) {
+	case "40001", "40P01", "mysql:1213", "sqlite:5", "sqlite:6":
+		return true
+	}
+	return false
+}
+
+// claimTx claims req's key in a new transaction (outer nil) or behind a
+// savepoint in outer.
+func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	if err := checkClaim(req); err != nil {
+		return nil, idempotency.ClaimResult{}, err
+	}
+	observed := false
+	if s.plan.readFirst() {
+		// Outside the transaction: a finished record is final, and reading
+		// it this way writes nothing, locks nothing and sees the latest
+		// commit whatever the caller's snapshot.
+		st, err := s.read(ctx, req)
+		if err != nil {
+			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+		}
+		s.plan.observe(st.found)
+		observed = true
+		if st.found && !st.claimable {
+			return nil, idempotency.ClaimResult{Record: st.Record}, nil
+		}
+	}
+	c, err := s.open(ctx, outer, req)
+	if err != nil {
+		return nil, idempotency.ClaimResult{}, s.wrap("claim: begin", err)
+	}
+	claimed, rec, err := c.claim(ctx, req, !observed)
+	if err != nil || !claimed {
+		if rerr := c.Rollback(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if err != nil {
+			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+		}
+		return nil, idempotency.ClaimResult{Record: rec}, nil
+	}
+	return c, idempotency.ClaimResult{Claimed: true}, nil
+}
+
+// open begins the claim's transaction, or sets its savepoint in outer.
+func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (*txClaim, error) {
+	c := &txClaim{
+		s:    s,
+		lock: idempotency.Lock{Namespace: req.Namespace, Key: req.Key, Token: req.Token},
+	}
+	switch s.dialect {
+	case Postgres:
+		c.pgLock = pgLockKey(s.table, req.Namespace, req.Key)
+	case MySQL:
+		c.lockName = mysqlLockName(s.table, req.Namespace, req.Key)
+	}
+	if outer != nil {
+		c.tx = outer
+		c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
+		if _, err := outer.ExecContext(ctx, "SAVEPOINT "+c.savepoint); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c.idleTimeout = strconv.FormatInt(req.Lease.Milliseconds(), 10)
+	if s.dialect != MySQL {
+		tx, err := s.db.BeginTxx(ctx, nil)
+		c.tx = tx
+		return c, err
+	}
+	// MySQL's named lock outlives the transaction on its connection: pin
+	// the connection, so the lock can be released there after the commit.
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c.conn, c.tx = conn, tx
+	return c, nil
+}
+
+// txClaim is a claim held inside a transaction: the store's half of
+// [idempotency.TxManager]. It implements [idempotency.ClaimedTx].
+type txClaim struct {
+	s    *Store
+	tx   *sqlx.Tx
+	lock idempotency.Lock
+
+	savepoint   string     // JoinTx: the savepoint before the claim; "" when the store opened tx
+	conn        *sqlx.Conn // MySQL, BeginTx: the pinned connection that holds the named lock
+	idleTimeout string     // PostgreSQL, BeginTx: the lease in milliseconds
+
+	pgLock   int64  // PostgreSQL: the key's advisory lock
+	lockName string // MySQL: the key's named lock
+	locks    int    // MySQL: how many times this claim took the named lock
+
+	unprepared bool // the transaction is another pool's: send statements unprepared
+	ended      bool
+}
+
+// Tx returns the transaction holding the claim.
+func (c *txClaim) Tx() *sqlx.Tx { return c.tx }
+
+// inProgress is the answer for a claim in flight in another transaction.
+func inProgress(key string) error {
+	return fmt.Errorf("key %q is claimed by a transaction in flight: %w", key, idempotency.ErrInProgress)
+}
+
+// claim inserts the claim, or takes over an expired record or a lapsed lease
+// of the same request, inside the transaction. It returns the record that
+// holds the key when it cannot claim it, and an error wrapping
+// ErrInProgress for a claim in flight in another transaction. observe
+// teaches the store's claim planner what the first insert found.
+func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, observe bool) (bool, idempotency.Record, error) {
+	s := c.s
+	lease, expiry := s.dur(req.Lease), s.dur(req.Lease+req.TTL)
+	for range claimAttempts {
+		n, err := c.exec(ctx, c.insertQuery(), c.insertArgs(req, lease, expiry)...)
+		if err != nil {
+			return false, idempotency.Record{}, err
+		}
+		if observe {
+			s.plan.observe(n == 0)
+			observe = false
+		}
+		if n == 1 {
+			c.tookLock()
+			return true, idempotency.Record{}, nil
+		}
+		st, held, err := c.inspect(ctx, req)
+		if err != nil {
+			return false, idempotency.Record{}, err
+		}
+		if held {
+			c.tookLock() // the insert took it, though it inserted nothing
+		}
+		switch {
+		case !st.found && held:
+			continue // deleted between the insert and the read: insert again
+		case !st.found:
+			return false, idempotency.Record{}, inProgress(req.Key)
+		case !st.claimable:
+			return false, st.Record, nil
+		case !held:
+			return false, idempotency.Record{}, inProgress(req.Key) // a rival is taking it over
+		}
+		n, err = c.exec(ctx, s.q.takeover, s.clock(req.Fingerprint, req.Token, lease, expiry, req.Namespace, req.Key, req.Fingerprint)...)
+		if err != nil {
+			return false, idempotency.Record{}, err
+		}
+		if n == 1 {
+			return true, idempotency.Record{}, nil
+		}
+	}
+	return false, idempotency.Record{}, fmt.Errorf("key %q did not settle after %d attempts under contention; retry", req.Key, claimAttempts)
+}
+
+func (c *txClaim) insertQuery() string {
+	if c.savepoint == "" {
+		return c.s.tq.insertBegin
+	}
+	return c.s.tq.insert
+}
+
+func (c *txClaim) insertArgs(req idempotency.ClaimRequest, lease, expiry int64) []any {
+	args := []any{req.Namespace, req.Key, req.Fingerprint, req.Token, lease, expiry}
+	switch c.s.dialect {
+	case Postgres:
+		args = append(args, c.pgLock)
+		if c.savepoint == "" {
+			args = append(args, c.idleTimeout)
+		}
+	case MySQL:
+		args = append(args, c.lockName)
+	default:
+		args = c.s.clock(args...)
+	}
+	return args
+}
+
+// inspect reads the record after an insert that claimed nothing, and
+// whether this transaction holds the key's lock.
+func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (claimStep, bool, error) {
+	s := c.s
+	var st claimStep
+	switch s.dialect {
+	case Postgres:
+		var (
+			state           sql.NullInt16
+			fp              sql.NullString
+			expired, lapsed sql.NullBool
+			held            bool
+		)
+		err := c.queryRow(ctx, s.tq.inspect, []any{c.pgLock, req.Namespace, req.Key}, &state, &fp, &st.Payload, &expired, &lapsed, &held)
+		if err != nil || !state.Valid {
+			return claimStep{}, held, err
+		}
+		st.found, st.State, st.Fingerprint = true, idempotency.State(state.Int16), fp.String
+		st.claimable = isClaimable(st.Record, req, expired.Bool, lapsed.Bool)
+		return st, held, nil
+	case MySQL:
+		var expired, lapsed, held bool
+		err := c.queryRow(ctx, s.tq.inspect, []any{c.lockName, req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed, &held)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			err = c.queryRow(ctx, s.tq.held, []any{c.lockName}, &held)
+			return claimStep{}, held, err
+		case isNowait(err):
+			return c.readFinished(ctx, req)
+		case err != nil:
+			return claimStep{}, false, err
+		}
+		st.found = true
+		st.claimable = isClaimable(st.Record, req, expired, lapsed)
+		return st, held, nil
+	default:
+		// This transaction's insert holds SQLite's write lock: nobody else
+		// writes until it ends, and the read sees the latest commit.
+		var expiresAt, lockedUntil int64
+		err := c.queryRow(ctx, s.tq.inspect, []any{req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expiresAt, &lockedUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return claimStep{}, true, nil
+		}
+		if err != nil {
+			return claimStep{}, true, err
+		}
+		now := time.Now().UnixMilli()
+		st.found = true
+		st.claimable = isClaimable(st.Record, req, expiresAt <= now, lockedUntil <= now)
+		return st, true, nil
+	}
+}
+
+// readFinished answers for a MySQL row that another transaction holds
+// locked: a plain read finds it finished when the lock is a rival's replay
+// of a committed outcome; otherwise the key is in flight.
+func (c *txClaim) readFinished(ctx context.Context, req idempotency.ClaimRequest) (claimStep, bool, error) {
+	var (
+		st              claimStep
+		expired, lapsed bool
+	)
+	err := c.queryRow(ctx, c.s.q.selectRecord, []any{req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+	if err == nil && st.State != idempotency.StateProcessing && !expired {
+		st.found = true
+		return st, false, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return claimStep{}, false, err
+	}
+	return claimStep{}, false, inProgress(req.Key)
+}
+
+// isNowait reports a locking read with NOWAIT that met a row another
+// transaction holds: MySQL 8 answers 3572, MariaDB 1205.
+func isNowait(err error) bool {
+	code := errorCode(err)
+	return code == "mysql:3572" || code == "mysql:1205"
+}
+
+// Complete records the outcome in the claim's transaction.
+func (c *txClaim) Complete(ctx context.Context, state idempotency.State, payload []byte, ttl time.Duration) error {
+	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
+		return fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("sqlstore: complete: TTL %v must be positive", ttl)
+	}
+	if payload == nil {
+		payload = []byte{} // NULL means "no outcome yet"
+	}
+	s := c.s
+	n, err := c.exec(ctx, s.q.complete, s.clock(uint8(state), payload, s.dur(ttl), c.lock.Namespace, c.lock.Key, c.lock.Token)...)
+	if err != nil {
+		return s.wrap("complete", err)
+	}
+	if n != 1 {
+		// The claim was made in this very transaction; only a bug or a
+		// statement of fn's that changed the row can get here.
+		return fmt.Errorf("sqlstore: complete key %q: the claim's row changed inside its transaction: %w", c.lock.Key, idempotency.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Commit commits the transaction BeginTx opened, or releases JoinTx's
+// savepoint, and releases the key's lock where the store must (MySQL).
+func (c *txClaim) Commit(ctx context.Context) error {
+	if c.ended {
+		return errors.New("sqlstore: claim already ended")
+	}
+	c.ended = true
+	if c.savepoint == "" {
+		err := c.tx.Commit()
+		c.unpin()
+		if err != nil {
+			return c.s.wrap("commit", err)
+		}
+		return nil
+	}
+	_, err := c.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+c.savepoint)
+	if err != nil {
+		err = c.s.wrap("release savepoint", err)
+	}
+	return errors.Join(err, c.unlock(ctx))
+}
+
+// Rollback rolls back the transaction BeginTx opened, or rolls back to
+// JoinTx's savepoint, and releases the key's lock where the store must.
+// Ending a claim that has ended does nothing.
+func (c *txClaim) Rollback(ctx context.Context) error {
+	if c.ended {
+		return nil
+	}
+	c.ended = true
+	if c.savepoint == "" {
+		err := c.tx.Rollback()
+		c.unpin()
+		if err != nil && !errors.Is(err, sql.ErrTxDone) { // rolled back already, when its context ended
+			return c.s.wrap("rollback", err)
+		}
+		return nil
+	}
+	_, err := c.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+c.savepoint)
+	if err == nil {
+		_, err = c.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+c.savepoint)
+	}
+	if err != nil {
+		err = c.s.wrap("rollback to savepoint", err)
+	}
+	return errors.Join(err, c.unlock(ctx))
+}
+
+// tookLock counts a named lock the insert took (MySQL), to be released as
+// many times when the claim ends. Other dialects' locks end with the
+// transaction or savepoint.
+func (c *txClaim) tookLock() {
+	if c.lockName != "" {
+		c.locks++
+	}
+}
+
+// unlock releases MySQL's named lock inside the caller's transaction.
+func (c *txClaim) unlock(ctx context.Context) error {
+	if c.locks == 0 {
+		return nil
+	}
+	_, err := c.tx.ExecContext(ctx, releaseLocks(c.lockName, c.locks))
+	c.locks = 0
+	if err != nil {
+		return c.s.wrap("release lock", err)
+	}
+	return nil
+}
+
+// unlockTimeout bounds releasing MySQL's named lock after a commit.
+const unlockTimeout = 5 * time.Second
+
+// unpin releases MySQL's named lock on the pinned connection after the
+// transaction ended, and returns the connection to the pool. A connection
+// that may still hold the lock is closed instead: the key would look in
+// flight for as long as it lived.
+func (c *txClaim) unpin() {
+	if c.conn == nil {
+		return
+	}
+	defer c.conn.Close()
+	if c.locks == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+	defer cancel()
+	if _, err := c.conn.ExecContext(ctx, releaseLocks(c.lockName, c.locks)); err != nil {
+		_ = c.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	c.locks = 0
+}
+
+func (c *txClaim) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	var res sql.Result
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+		if c.foreign(err) {
+			return c.exec(ctx, query, args...)
+		}
+	} else {
+		res, err = c.tx.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (c *txClaim) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return c.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(dest...)
+	if c.foreign(err) {
+		return c.queryRow(ctx, query, args, dest...)
+	}
+	return err
+}
+
+// stmt returns the store's prepared statement for query, bound to the
+// claim's transaction, or nil when the transaction belongs to another pool
+// (a caller's transaction opened on a *sql.DB of its own): database/sql
+// cannot use one pool's statement there, so the query is sent unprepared.
+func (c *txClaim) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if c.unprepared {
+		return nil, nil
+	}
+	st, err := c.s.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return c.tx.StmtContext(ctx, st), nil
+}
+
+// foreign reports database/sql's refusal of a statement prepared on another
+// pool, and remembers to send this claim's statements unprepared. The error
+// has no value or type to match, only its text; it is returned before
+// anything reaches the database.
+func (c *txClaim) foreign(err error) bool {
+	if err == nil || err.Error() != "sql: Tx.Stmt: statement from different database used" {
+		return false
+	}
+	c.unprepared = true
+	return true
+}

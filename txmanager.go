@@ -1,0 +1,384 @@
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// TxManager runs a function at most once per idempotency key inside one
+// database transaction with the claim and the recorded outcome, for
+// functions whose effects are rows in the database that holds the keys (an
+// order, a ledger entry, an outbox message). The claim, everything fn writes
+// through tx and the outcome commit together, in one commit, or not at all:
+// after a crash at any point either fn's writes and the outcome are both
+// visible, or neither is and the key is free at once, with no lease to wait
+// out. [Manager] cannot close that window: fn's own transaction and the
+// recorded outcome are two commits there.
+//
+// fn must reach the database only through tx. A transaction that fails as a
+// whole (a serialization failure or a deadlock) is run again from the start,
+// fn included, a few times: anything fn does outside tx happens again. Calls
+// to other services belong in a [Manager], which holds its claim across
+// them instead of a transaction.
+//
+// Replays, mismatches, failures ([Permanent], panics) and Config behave as
+// with Manager; the differences are listed on [TxManager.Do].
+//
+// A TxManager is safe for concurrent use by many goroutines; create one per
+// operation (Namespace) and share it. Its zero value is not usable: call
+// [NewTx].
+type TxManager[Req, Resp, Tx any] struct {
+	store TxStore[Tx]
+	core[Resp]
+}
+
+// NewTx returns a TxManager that records outcomes in store and runs fn in
+// store's transactions. It validates cfg and fills in defaults as [New]
+// does; Config.Lease is the longest a transaction stays open. It starts no
+// goroutines and touches no storage.
+func NewTx[Req, Resp, Tx any](store TxStore[Tx], cfg Config) (*TxManager[Req, Resp, Tx], error) {
+	if store == nil {
+		return nil, errors.New("idempotency: NewTx: store is nil")
+	}
+	m := &TxManager[Req, Resp, Tx]{store: store}
+	if err := m.init(cfg); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Do opens a transaction, claims key in it, runs fn(ctx, tx, req) and
+// records fn's value in the same transaction, then commits: a new key costs
+// one commit. Every later call with the same key and request gets the
+// recorded value instead, until Config.TTL has passed. It differs from
+// [Manager.Do] in these points:
+//
+//   - An error from fn rolls back the transaction: fn's writes and the
+//     claim are undone, the key is free, and Do returns the error
+//     unchanged. A [Permanent] error rolls back fn's writes too, and the
+//     failure is then recorded in a second transaction and replayed as a
+//     [*StoredError]; a call that claims the key in between wins, which
+//     commits no effect twice. A panic rolls back and panics again.
+//   - A serialization failure or deadlock (from fn's statements, the
+//     claim, the outcome or the commit) runs the whole transaction again,
+//     fn included, up to a few times.
+//   - There is no lease renewal: Config.Lease is the longest the
+//     transaction may stay open. Past it, fn's context is cancelled with
+//     cause [ErrLeaseLost], the transaction is rolled back and Do returns
+//     an error wrapping ErrLeaseLost. Cancelling ctx rolls back as well.
+//   - A duplicate of a call in flight (uncommitted) gets [ErrInProgress]
+//     at once, whatever its request: the claim's fingerprint is not
+//     visible until it commits, and a mismatch shows from then on. With
+//     Config.Wait it waits for the outcome instead. In one process a
+//     duplicate never reaches the database while the first call runs.
+//   - When the commit fails, nothing was recorded and none of fn's writes
+//     persist, or (a connection lost during COMMIT) the outcome is unknown:
+//     Do returns fn's value with an error that says so. A retry with the
+//     same key replays the outcome if it committed and runs fn again if it
+//     did not; either way fn's writes are committed at most once.
+//
+// Use [TxManager.DoResult] to tell a replay from a first execution.
+func (m *TxManager[Req, Resp, Tx]) Do(ctx context.Context, key string, req Req, fn func(ctx context.Context, tx Tx, req Req) (Resp, error)) (Resp, error) {
+	r, err := m.DoResult(ctx, key, req, fn)
+	return r.Value, err
+}
+
+// DoResult is [TxManager.Do] that also reports whether the outcome was
+// replayed rather than produced by this call's fn.
+func (m *TxManager[Req, Resp, Tx]) DoResult(ctx context.Context, key string, req Req, fn func(ctx context.Context, tx Tx, req Req) (Resp, error)) (Result[Resp], error) {
+	var none Tx
+	return m.run(ctx, false, none, key, req, fn)
+}
+
+// DoIn is [TxManager.Do] inside the caller's transaction tx, for a request
+// whose other writes are already in tx. The claim, fn's writes and the
+// outcome are made behind a savepoint in tx; the library never commits or
+// rolls back tx itself:
+//
+//   - fn succeeds: its writes and the outcome stay in tx, and become
+//     visible (and replayable) when the caller commits tx. If the caller
+//     rolls back tx, nothing happened and the key is free.
+//   - fn fails: tx is rolled back to the savepoint, as it was before DoIn,
+//     and the error returned unchanged; for a [Permanent] error the failure
+//     is then recorded in tx, so it persists if the caller commits.
+//   - A failure of tx as a whole (a serialization failure, a deadlock) is
+//     returned, wrapped, for the caller to retry its transaction: DoIn
+//     cannot run the caller's earlier statements again. In a PostgreSQL
+//     REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates
+//     another call's commit of the same key, the claim fails this way
+//     (SQLSTATE 40001).
+//   - Duplicates in this process wait for DoIn's flight but cannot share an
+//     outcome that the caller has not committed; they see the key in
+//     progress until the caller commits.
+//
+// Config.Lease bounds fn (its context is cancelled past it, and DoIn then
+// rolls back to the savepoint and returns [ErrLeaseLost]) but not the
+// caller's transaction, which the caller bounds.
+func (m *TxManager[Req, Resp, Tx]) DoIn(ctx context.Context, tx Tx, key string, req Req, fn func(ctx context.Context, tx Tx, req Req) (Resp, error)) (Resp, error) {
+	r, err := m.DoInResult(ctx, tx, key, req, fn)
+	return r.Value, err
+}
+
+// DoInResult is [TxManager.DoIn] that also reports whether the outcome was
+// replayed rather than produced by this call's fn.
+func (m *TxManager[Req, Resp, Tx]) DoInResult(ctx context.Context, tx Tx, key string, req Req, fn func(ctx context.Context, tx Tx, req Req) (Resp, error)) (Result[Resp], error) {
+	return m.run(ctx, true, tx, key, req, fn)
+}
+
+func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer Tx, key string, req Req, fn func(context.Context, Tx, Req) (Resp, error)) (Result[Resp], error) {
+	fp, err := checkCall(key, req, fn == nil)
+	if err != nil {
+		return Result[Resp]{}, err
+	}
+	c := &txCall[Req, Resp, Tx]{m: m, key: key, req: req, fp: fp, fn: fn, joined: joined, outer: outer}
+	if m.cfg.Wait > 0 {
+		c.deadline = time.Now().Add(m.cfg.Wait)
+	}
+	// Always through the flight, also without Wait: an in-process
+	// duplicate must not reach the database, where on SQLite it would wait
+	// for the first call's transaction instead of failing at once.
+	return m.shareFlight(ctx, key, fp, c.deadline, c.attempt)
+}
+
+// txAttempts bounds how many times a transaction that failed as a whole
+// (serialization failure, deadlock) runs.
+const txAttempts = 8
+
+// txCall is one TxManager call.
+type txCall[Req, Resp, Tx any] struct {
+	m        *TxManager[Req, Resp, Tx]
+	key      string
+	req      Req
+	fp       string
+	fn       func(context.Context, Tx, Req) (Resp, error)
+	joined   bool      // DoIn: claim inside outer, behind a savepoint
+	outer    Tx        // the caller's transaction, when joined
+	deadline time.Time // zero: do not wait for an in-flight call
+}
+
+// next says what attempt does after one claim-and-run.
+type next uint8
+
+const (
+	finished next = iota // return what the step returned
+	waitThenRetry        // the key is in flight elsewhere: wait if allowed, then claim again
+	runAgain             // the transaction failed as a whole: run it again
+)
+
+// attempt claims the key and runs fn, again after a transaction that failed
+// as a whole, and polling the store while another call holds the key and
+// the wait deadline allows.
+func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context) (Result[Resp], outcome, error) {
+	var poll poller
+	for failures := 1; ; {
+		res, out, err, then := c.once(ctx)
+		switch then {
+		case finished:
+			return res, out, err
+		case waitThenRetry:
+			if c.deadline.IsZero() {
+				return Result[Resp]{}, outcome{}, ErrInProgress
+			}
+			if err := poll.wait(ctx, c.deadline, c.m.cfg.Lease); err != nil {
+				return Result[Resp]{}, outcome{}, err
+			}
+		case runAgain:
+			if failures == txAttempts {
+				return res, outcome{}, fmt.Errorf("idempotency: key %q: the transaction failed %d times (serialization failure or deadlock); nothing committed, retry later: %w", c.key, failures, err)
+			}
+			c.m.log.Debug("idempotency: transaction failed as a whole; running it again", "key", c.key, "attempt", failures, "err", err)
+			if err := backoff(ctx, failures); err != nil {
+				return Result[Resp]{}, outcome{}, err
+			}
+			failures++
+		}
+	}
+}
+
+// once claims the key in a transaction and, when claimed, runs fn in it.
+func (c *txCall[Req, Resp, Tx]) once(ctx context.Context) (Result[Resp], outcome, error, next) {
+	m := c.m
+	req := ClaimRequest{
+		Namespace:   m.cfg.Namespace,
+		Key:         c.key,
+		Fingerprint: c.fp,
+		Token:       newToken(),
+		Lease:       m.cfg.Lease,
+		TTL:         m.cfg.TTL,
+	}
+	// The lease is the transaction's whole life: the claim, fn and the
+	// commit. A library-opened transaction is bound to txCtx, so the
+	// database driver rolls it back when the lease runs out.
+	txCtx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(m.cfg.Lease), ErrLeaseLost)
+	defer cancel()
+	var (
+		claim ClaimedTx[Tx]
+		cr    ClaimResult
+		err   error
+	)
+	if c.joined {
+		claim, cr, err = m.store.JoinTx(txCtx, c.outer, req)
+	} else {
+		claim, cr, err = m.store.BeginTx(txCtx, req)
+	}
+	switch {
+	case errors.Is(err, ErrInProgress):
+		return Result[Resp]{}, outcome{}, err, waitThenRetry
+	case err != nil && c.retryable(err):
+		return Result[Resp]{}, outcome{}, err, runAgain
+	case err != nil:
+		return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err), finished
+	case !cr.Claimed:
+		if res, out, err, done := m.settle(c.fp, cr.Record); done {
+			return res, out, err, finished
+		}
+		return Result[Resp]{}, outcome{}, nil, waitThenRetry
+	}
+	return c.execute(ctx, txCtx, claim)
+}
+
+// execute runs fn in the claim's transaction and commits its outcome.
+func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim ClaimedTx[Tx]) (res Result[Resp], out outcome, err error, then next) {
+	m := c.m
+	// No recover: a panic keeps its original stack. The deferred rollback
+	// runs while it unwinds (and on runtime.Goexit).
+	returned := false
+	defer func() {
+		if !returned {
+			c.rollback(ctx, claim, "fn panicked")
+		}
+	}()
+	resp, fnErr := c.fn(txCtx, claim.Tx(), c.req)
+	returned = true
+	res.Value = resp
+
+	if leaseRanOut(txCtx) {
+		c.rollback(ctx, claim, "the lease ran out")
+		if fnErr != nil {
+			return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back (fn returned: %w)", ErrLeaseLost, fnErr), finished
+		}
+		return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back", ErrLeaseLost), finished
+	}
+	if fnErr != nil {
+		c.rollback(ctx, claim, "fn returned an error")
+		switch {
+		case c.retryable(fnErr):
+			return res, outcome{}, fnErr, runAgain
+		case IsPermanent(fnErr):
+			out, err := c.recordFailure(ctx, fnErr)
+			if err != nil {
+				return res, outcome{}, errors.Join(fnErr, err), finished
+			}
+			return res, out, fnErr, finished
+		}
+		return res, outcome{}, fnErr, finished
+	}
+
+	payload, err := m.encode(resp)
+	if err != nil {
+		c.rollback(ctx, claim, "response not recorded")
+		return res, outcome{}, fmt.Errorf("%w; transaction rolled back", err), finished
+	}
+	if err := claim.Complete(txCtx, StateCompleted, payload, m.cfg.TTL); err != nil {
+		c.rollback(ctx, claim, "outcome not written")
+		if c.retryable(err) {
+			return res, outcome{}, err, runAgain
+		}
+		return res, outcome{}, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err), finished
+	}
+	if err := claim.Commit(txCtx); err != nil {
+		switch {
+		case c.retryable(err):
+			return res, outcome{}, err, runAgain
+		case leaseRanOut(txCtx):
+			return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease before it committed: %w", ErrLeaseLost, err), finished
+		case c.joined:
+			c.rollback(ctx, claim, "savepoint not released")
+			return res, outcome{}, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err), finished
+		}
+		return res, outcome{}, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err), finished
+	}
+	// An outcome that the caller has not committed yet is not shared.
+	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, nil, finished
+}
+
+// recordFailure records fn's permanent failure after the rollback that
+// undid fn's writes, in a new claim of its own: a new transaction, or a new
+// savepoint in the caller's. A call that claimed the key in between wins,
+// and its outcome stands. It returns the outcome to share with the flight's
+// followers: none unless this call recorded it in its own transaction.
+func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) (outcome, error) {
+	m := c.m
+	msg := []byte(fnErr.Error())
+	// fn has run and its failure is final, so the record is written even
+	// when ctx is done, as Manager writes its outcomes.
+	wctx, cancel := m.writeContext(ctx)
+	defer cancel()
+	req := ClaimRequest{Namespace: m.cfg.Namespace, Key: c.key, Fingerprint: c.fp, Token: newToken(), Lease: m.cfg.Lease, TTL: m.cfg.TTL}
+	var (
+		claim ClaimedTx[Tx]
+		cr    ClaimResult
+		err   error
+	)
+	if c.joined {
+		claim, cr, err = m.store.JoinTx(wctx, c.outer, req)
+	} else {
+		claim, cr, err = m.store.BeginTx(wctx, req)
+	}
+	if err == nil && !cr.Claimed {
+		return outcome{}, nil // another call got there first: its outcome stands
+	}
+	if err == nil {
+		if err = claim.Complete(wctx, StateFailed, msg, m.cfg.TTL); err != nil {
+			c.rollback(wctx, claim, "failure not recorded")
+		} else {
+			err = claim.Commit(wctx)
+		}
+	}
+	if err != nil {
+		m.log.Error("idempotency: permanent failure not recorded", "key", c.key, "err", err)
+		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
+	}
+	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
+}
+
+// rollback ends a claim undoing its work. It runs even when ctx is done, and
+// a failure is only logged: the transaction is gone with the connection, or
+// ends when the caller ends it.
+func (c *txCall[Req, Resp, Tx]) rollback(ctx context.Context, claim ClaimedTx[Tx], why string) {
+	rctx, cancel := c.m.writeContext(ctx)
+	defer cancel()
+	if err := claim.Rollback(rctx); err != nil {
+		c.m.log.Warn("idempotency: rollback failed", "key", c.key, "why", why, "err", err)
+	}
+}
+
+// retryable reports whether the transaction failed as a whole and may be
+// run again here: only a transaction the library opened, since DoIn cannot
+// repeat the caller's earlier statements.
+func (c *txCall[Req, Resp, Tx]) retryable(err error) bool {
+	return !c.joined && c.m.store.RetryableTx(err)
+}
+
+// leaseRanOut reports whether txCtx ended because the lease ran out.
+func leaseRanOut(txCtx context.Context) bool {
+	return txCtx.Err() != nil && errors.Is(context.Cause(txCtx), ErrLeaseLost)
+}
+
+// backoff waits a little before a transaction runs again, longer after each
+// failure and with jitter, so that the rivals of a deadlock do not meet
+// again in lockstep.
+func backoff(ctx context.Context, failures int) error {
+	d := time.Duration(rand.N(failures*5)+1) * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("idempotency: gave up running the transaction again: %w", context.Cause(ctx))
+	}
+}
