@@ -163,9 +163,9 @@ type txCall[Req, Resp, Tx any] struct {
 type next uint8
 
 const (
-	finished next = iota // return what the step returned
-	waitThenRetry        // the key is in flight elsewhere: wait if allowed, then claim again
-	runAgain             // the transaction failed as a whole: run it again
+	finished      next = iota // return what the step returned
+	waitThenRetry             // the key is in flight elsewhere: wait if allowed, then claim again
+	runAgain                  // the transaction failed as a whole: run it again
 )
 
 // attempt claims the key and runs fn, again after a transaction that failed
