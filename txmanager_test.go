@@ -525,3 +525,90 @@ func TestTxManagerAndManagerShareNamespace(t *testing.T) {
 		}
 	})
 }
+
+// TestTxManagerRunsDeadlockVictimAgain: fn's transaction deadlocks with
+// another one and is chosen as the victim; TxManager runs it again in a new
+// transaction, which commits once. The other transaction is made the
+// heavier one (InnoDB rolls back the lighter) and the slower to look for
+// deadlocks (PostgreSQL's deadlock_timeout), so the victim is fn's.
+func TestTxManagerRunsDeadlockVictimAgain(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		if b.Dialect == sqlstore.SQLite {
+			t.Skip("SQLite has one writer at a time: transactions cannot deadlock")
+		}
+		t.Parallel()
+		e := newTxEnv(t, b)
+		ctx := context.Background()
+		accts := e.orders + "_accts"
+		e.db.MustExecContext(ctx, "CREATE TABLE "+accts+" (id INT PRIMARY KEY, v INT NOT NULL)")
+		t.Cleanup(func() { e.db.Exec("DROP TABLE " + accts) })
+		for id := 1; id <= 20; id++ {
+			e.db.MustExecContext(ctx, e.db.Rebind("INSERT INTO "+accts+" (id, v) VALUES (?, 0)"), id)
+		}
+		bump := func(ctx context.Context, tx *sqlx.Tx, where string) error {
+			_, err := tx.ExecContext(ctx, "UPDATE "+accts+" SET v = v + 1 WHERE "+where)
+			return err
+		}
+
+		other, err := e.db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Rollback()
+		if b.Dialect == sqlstore.Postgres {
+			other.MustExecContext(ctx, "SET LOCAL deadlock_timeout = '60s'")
+		}
+		if err := bump(ctx, other, "id >= 2"); err != nil {
+			t.Fatal(err)
+		}
+
+		m := newTxManager(t, e.store, idempotency.Config{})
+		holdsFirst := make(chan struct{})
+		otherDone := make(chan error, 1)
+		var attempts int
+		r, err := m.DoResult(ctx, "k", charge{Amount: 1}, func(ctx context.Context, tx *sqlx.Tx, c charge) (receipt, error) {
+			attempts++
+			if err := bump(ctx, tx, "id = 1"); err != nil {
+				return receipt{}, err
+			}
+			if attempts == 1 {
+				close(holdsFirst)
+				go func() { // the other transaction closes the cycle
+					err := bump(ctx, other, "id = 1")
+					if err == nil {
+						err = other.Commit()
+					}
+					otherDone <- err
+				}()
+			}
+			if err := bump(ctx, tx, "id = 2"); err != nil {
+				return receipt{}, err
+			}
+			return receipt{ID: "ord_k", Amount: c.Amount}, nil
+		})
+		if err != nil || r.Replayed || attempts != 2 {
+			t.Fatalf("Do = %+v, %v after %d runs of fn; want success on the second", r, err, attempts)
+		}
+		if err := <-otherDone; err != nil {
+			t.Fatalf("the other transaction: %v", err)
+		}
+		var v int
+		if err := e.db.Get(&v, "SELECT v FROM "+accts+" WHERE id = 1"); err != nil {
+			t.Fatal(err)
+		}
+		if v != 2 {
+			t.Fatalf("account 1 = %d, want 2: the other transaction's bump and one of fn's", v)
+		}
+		if r, err := m.DoResult(ctx, "k", charge{Amount: 1}, mustNotRun(t)); err != nil || !r.Replayed {
+			t.Fatalf("retry = %+v, %v; want the outcome replayed", r, err)
+		}
+	})
+}
+
+// mustNotRun is a fn that must not run.
+func mustNotRun(t *testing.T) func(context.Context, *sqlx.Tx, charge) (receipt, error) {
+	return func(context.Context, *sqlx.Tx, charge) (receipt, error) {
+		t.Error("fn ran for a recorded key")
+		return receipt{}, nil
+	}
+}
