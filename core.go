@@ -49,20 +49,24 @@ func checkCall[Req any](key string, req Req, fnIsNil bool) (string, error) {
 
 // shareFlight runs lead as the leader of the in-process flight for key and
 // fp, or waits for that flight's leader and replays its outcome, so that
-// duplicates in one process wait on a channel rather than on the store. A
-// follower whose deadline is zero does not wait: it gets [ErrInProgress] at
-// once.
+// duplicates in one process wait on a channel rather than on the store.
+// lead calls claimed once it holds the key. A follower whose deadline is
+// zero does not wait for fn: it gets [ErrInProgress] as soon as the leader
+// holds the key, and the leader's replay if it finds the key finished.
 func (c *core[Resp]) shareFlight(ctx context.Context, key, fp string, deadline time.Time,
-	lead func(context.Context) (Result[Resp], outcome, error)) (Result[Resp], error) {
+	lead func(ctx context.Context, claimed func()) (Result[Resp], outcome, error)) (Result[Resp], error) {
 	for {
 		f, leader := c.flights.join(key, fp)
 		if leader {
 			return c.leadFlight(ctx, f, lead)
 		}
+		var err error
 		if deadline.IsZero() {
-			return Result[Resp]{}, ErrInProgress
+			err = waitFlightRead(ctx, f)
+		} else {
+			err = waitFlight(ctx, f, deadline)
 		}
-		if err := waitFlight(ctx, f, deadline); err != nil {
+		if err != nil {
 			return Result[Resp]{}, err
 		}
 		if f.out.settled {
@@ -75,11 +79,29 @@ func (c *core[Resp]) shareFlight(ctx context.Context, key, fp string, deadline t
 
 // leadFlight runs lead for flight f. The deferred finish also runs when lead
 // panics, so followers never wait on a dead flight.
-func (c *core[Resp]) leadFlight(ctx context.Context, f *flight, lead func(context.Context) (Result[Resp], outcome, error)) (res Result[Resp], err error) {
+func (c *core[Resp]) leadFlight(ctx context.Context, f *flight, lead func(context.Context, func()) (Result[Resp], outcome, error)) (res Result[Resp], err error) {
 	var out outcome
 	defer func() { c.flights.finish(f, out) }()
-	res, out, err = lead(ctx)
+	res, out, err = lead(ctx, f.claimed)
 	return res, err
+}
+
+// waitFlightRead waits while the flight's leader only reads, and reports
+// ErrInProgress once it holds the key.
+func waitFlightRead(ctx context.Context, f *flight) error {
+	select {
+	case <-f.done:
+		return nil
+	case <-f.running:
+		select {
+		case <-f.done: // finished meanwhile: take its outcome
+			return nil
+		default:
+			return ErrInProgress
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
+	}
 }
 
 func waitFlight(ctx context.Context, f *flight, deadline time.Time) error {

@@ -16,6 +16,20 @@ type flight struct {
 	id   string
 	done chan struct{}
 	out  outcome // written by the leader before done is closed
+
+	// running is closed once the leader holds the key and runs fn (or
+	// has ended): until then it is only reading, and a duplicate that may
+	// not wait can still take the leader's replay.
+	running chan struct{}
+	ran     bool // running is closed; the leader's goroutine only
+}
+
+// claimed marks the leader as holding the key. Only the leader calls it.
+func (f *flight) claimed() {
+	if !f.ran {
+		f.ran = true
+		close(f.running)
+	}
 }
 
 // flightGroup tracks in-process executions by key and fingerprint, so that
@@ -41,7 +55,7 @@ func (g *flightGroup) join(key, fp string) (*flight, bool) {
 	if g.flights == nil {
 		g.flights = make(map[string]*flight)
 	}
-	f := &flight{id: id, done: make(chan struct{})}
+	f := &flight{id: id, done: make(chan struct{}), running: make(chan struct{})}
 	g.flights[id] = f
 	return f, true
 }

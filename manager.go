@@ -105,7 +105,9 @@ type call[Req, Resp any] struct {
 // leads one, so duplicates in one process wait on a channel rather than on
 // the store.
 func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
-	return c.m.shareFlight(ctx, c.key, c.fp, c.deadline, c.attempt)
+	return c.m.shareFlight(ctx, c.key, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
+		return c.attempt(ctx)
+	})
 }
 
 func (c *call[Req, Resp]) run(ctx context.Context) (Result[Resp], error) {

@@ -171,10 +171,10 @@ const (
 // attempt claims the key and runs fn, again after a transaction that failed
 // as a whole, and polling the store while another call holds the key and
 // the wait deadline allows.
-func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context) (Result[Resp], outcome, error) {
+func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Result[Resp], outcome, error) {
 	var poll poller
 	for failures := 1; ; {
-		res, out, err, then := c.once(ctx)
+		res, out, err, then := c.once(ctx, claimed)
 		switch then {
 		case finished:
 			return res, out, err
@@ -199,7 +199,7 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context) (Result[Resp], outc
 }
 
 // once claims the key in a transaction and, when claimed, runs fn in it.
-func (c *txCall[Req, Resp, Tx]) once(ctx context.Context) (Result[Resp], outcome, error, next) {
+func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Result[Resp], outcome, error, next) {
 	m := c.m
 	req := ClaimRequest{
 		Namespace:   m.cfg.Namespace,
@@ -237,6 +237,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context) (Result[Resp], outcome
 		}
 		return Result[Resp]{}, outcome{}, nil, waitThenRetry
 	}
+	claimed()
 	return c.execute(ctx, txCtx, claim)
 }
 

@@ -612,3 +612,53 @@ func mustNotRun(t *testing.T) func(context.Context, *sqlx.Tx, charge) (receipt, 
 		return receipt{}, nil
 	}
 }
+
+// gatedTxStore closes entered when BeginTx is first called and holds it
+// until gate is closed.
+type gatedTxStore struct {
+	*sqlstore.Store
+	entered, gate chan struct{}
+	once          sync.Once
+}
+
+func (g *gatedTxStore) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.gate
+	return g.Store.BeginTx(ctx, req)
+}
+
+// TestTxManagerConcurrentReplaysInProcess: without Wait, a duplicate that
+// joins a call still looking the key up (not yet running fn) gets that
+// call's replay, not ErrInProgress: a finished key is never "in progress".
+func TestTxManagerConcurrentReplaysInProcess(t *testing.T) {
+	forEachTxEnv(t, func(t *testing.T, e *txEnv) {
+		ctx := context.Background()
+		var runs counter
+		if _, err := newTxManager(t, e.store, idempotency.Config{}).Do(ctx, "k", charge{Amount: 1}, e.orderFn(&runs, "k")); err != nil {
+			t.Fatal(err)
+		}
+		gated := &gatedTxStore{Store: e.store, entered: make(chan struct{}), gate: make(chan struct{})}
+		m := newTxManager(t, gated, idempotency.Config{})
+		idempotency.SetTxOnJoin(m, func() { close(gated.gate) }) // the follower has joined: let the leader read
+		type answer struct {
+			r   idempotency.Result[receipt]
+			err error
+		}
+		leader := make(chan answer, 1)
+		go func() {
+			r, err := m.DoResult(ctx, "k", charge{Amount: 1}, e.orderFn(&runs, "k"))
+			leader <- answer{r, err}
+		}()
+		<-gated.entered // the leader leads the flight; the follower joins it
+		r, err := m.DoResult(ctx, "k", charge{Amount: 1}, e.orderFn(&runs, "k"))
+		if err != nil || !r.Replayed || r.Value.ID != "ord_k" {
+			t.Errorf("follower = %+v, %v; want the leader's replay", r, err)
+		}
+		if a := <-leader; a.err != nil || !a.r.Replayed {
+			t.Errorf("leader = %+v, %v; want a replay", a.r, a.err)
+		}
+		if runs.get("k") != 1 {
+			t.Errorf("fn ran %d times, want 1", runs.get("k"))
+		}
+	})
+}

@@ -9,6 +9,7 @@
 //	go run ./internal/cmd/idembench -dialect mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
 //	go run ./internal/cmd/idembench -dialect sqlite            # a temporary file
 //	go run ./internal/cmd/idembench -dialect postgres -dsn ... -prefill 1000000
+//	go run ./internal/cmd/idembench -dialect mysql -dsn ... -variants tx  # TxManager against its floor
 //
 // The default variants are a new key and a replay through Do, each beside
 // its floor, the check-then-insert flow, and a mix in which one call in ten
@@ -71,7 +72,7 @@ func main() {
 	flag.IntVar(&o.prefill, "prefill", 0, "completed rows to insert into the table before measuring")
 	flag.IntVar(&o.replayKeys, "replay-keys", 1000, "completed keys the replay variants read, round-robin")
 	flag.IntVar(&o.maxIdle, "maxidle", -1, "sql.DB MaxIdleConns; -1: as many as the largest concurrency (database/sql's own default is 2)")
-	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's new-key and replay comparisons and a mix with one retry in ten, "all" adds Store.Claim/Complete called directly`)
+	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's new-key and replay comparisons and a mix with one retry in ten, "tx" TxManager's (DESIGN.md §9.8), "all" every variant`)
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	flag.BoolVar(&o.keepTable, "keep", false, "do not drop the table at the end")
 	order := flag.String("order", "adaptive", "the store's claim order: adaptive, write-first or read-first (sqlstore.ClaimOrder)")
@@ -90,6 +91,8 @@ func main() {
 		o.variants = defaultVariants
 	case "all":
 		o.variants = allVariants
+	case "tx":
+		o.variants = txVariants
 	default:
 		for _, v := range strings.Split(variants, ",") {
 			if !known(strings.TrimSpace(v)) {

@@ -31,6 +31,9 @@ var ratios = []struct{ name, num, den, goal string }{
 	{"mix, 1 in 10 a retry: Do / floor", doMix, floorMix, ""},
 	{"store new key: Store / floor", storeNew, floorNew, ""},
 	{"store replay: Store / floor", storeReplay, floorReplay, ""},
+	{"tx new key: TxManager / hand-written transaction", txNew, floorTxNew, "≥ 0.90"},
+	{"tx new key: TxManager / Do + its own transaction", txNew, doTxNew, "≥ 1.5"},
+	{"tx replay: TxManager / floor", txReplay, floorReplay, "≥ 0.90"},
 }
 
 func (r *results) print(w io.Writer, conc []int, variants []string) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,9 +62,12 @@ type bench struct {
 	target  *benchdb.Target
 	store   *sqlstore.Store
 	mgr     *idempotency.Manager[request, response]
+	txm     *idempotency.TxManager[request, response, *sqlx.Tx]
 	sql     handSQL
 	floor   floorStmts
-	counter *countdriver.Counter // nil unless -count
+	// orderInsert is the tx variants' business write (txvariants.go).
+	orderInsert *sql.Stmt
+	counter     *countdriver.Counter // nil unless -count
 
 	runID      string
 	seq        atomic.Int64
@@ -123,6 +127,9 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		b.sql = handWritten(b.dialect, benchdb.Quote(b.dialect, b.table))
 		b.floor, err = b.sql.prepare(ctx, db)
 	}
+	if err == nil {
+		err = b.setupTx(ctx)
+	}
 	if err != nil {
 		b.close(context.WithoutCancel(ctx), false, io.Discard) //nolint:errcheck // reporting the first error
 		return nil, err
@@ -140,14 +147,19 @@ func setup(ctx context.Context, o options) (*bench, error) {
 func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
 	var first error
 	b.floor.close()
+	if b.orderInsert != nil {
+		b.orderInsert.Close()
+	}
 	if b.store != nil {
 		b.store.Close()
 	}
 	if !keep && b.table != "" {
 		dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
-		if _, err := b.db.ExecContext(dctx, "DROP TABLE IF EXISTS "+benchdb.Quote(b.dialect, b.table)); err != nil {
-			first = fmt.Errorf("drop table %s: %w", b.table, err)
+		for _, t := range []string{b.table, b.ordersTable()} {
+			if _, err := b.db.ExecContext(dctx, "DROP TABLE IF EXISTS "+benchdb.Quote(b.dialect, t)); err != nil && first == nil {
+				first = fmt.Errorf("drop table %s: %w", t, err)
+			}
 		}
 	} else if keep {
 		fmt.Fprintf(log, "idembench: kept table %s\n", b.table)

@@ -37,7 +37,7 @@ const (
 // adds the store-level ones that split the difference.
 var (
 	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay, floorDecode, doMix, floorMix}
-	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix}
+	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay}
 )
 
 func known(v string) bool {
@@ -52,6 +52,9 @@ func known(v string) bool {
 // op returns one operation of variant v; i numbers the operation within a
 // measurement.
 func (b *bench) op(v string) func(ctx context.Context, i int) error {
+	if op := b.txOp(v); op != nil {
+		return op
+	}
 	switch v {
 	case doNew:
 		return func(ctx context.Context, _ int) error {
