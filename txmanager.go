@@ -210,19 +210,18 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 		TTL:         m.cfg.TTL,
 	}
 	// The lease is the transaction's whole life: the claim, fn and the
-	// commit. A library-opened transaction is bound to txCtx, so the
-	// database driver rolls it back when the lease runs out.
-	txCtx, cancel := context.WithDeadlineCause(ctx, time.Now().Add(m.cfg.Lease), ErrLeaseLost)
-	defer cancel()
+	// commit. The store bounds the transaction with it and ends the
+	// claim's context when it runs out; a replay opens no transaction and
+	// needs no deadline.
 	var (
 		claim ClaimedTx[Tx]
 		cr    ClaimResult
 		err   error
 	)
 	if c.joined {
-		claim, cr, err = m.store.JoinTx(txCtx, c.outer, req)
+		claim, cr, err = m.store.JoinTx(ctx, c.outer, req)
 	} else {
-		claim, cr, err = m.store.BeginTx(txCtx, req)
+		claim, cr, err = m.store.BeginTx(ctx, req)
 	}
 	switch {
 	case errors.Is(err, ErrInProgress):
@@ -238,7 +237,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 		return Result[Resp]{}, outcome{}, nil, waitThenRetry
 	}
 	claimed()
-	return c.execute(ctx, txCtx, claim)
+	return c.execute(ctx, claim.Context(), claim)
 }
 
 // execute runs fn in the claim's transaction and commits its outcome.

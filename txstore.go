@@ -29,13 +29,15 @@ type TxStore[Tx any] interface {
 	Store
 
 	// BeginTx opens a transaction and claims req's key in it. When the
-	// claim succeeds it returns the claim, holding the open transaction;
-	// ctx bounds the transaction (when ctx is done the transaction is
-	// rolled back), and req.Lease is the longest it may stay open, which
-	// the store has the server enforce too where it can. When the key is
-	// taken it returns, with a nil claim and no transaction left open, the
-	// record that holds it (ClaimResult.Record), or an error wrapping
-	// [ErrInProgress] for a claim in flight in another transaction.
+	// claim succeeds it returns the claim, holding the open transaction.
+	// The transaction lives at most req.Lease from the moment it was
+	// opened, and no longer than ctx: then the store rolls it back and the
+	// claim's Context is done, with cause [ErrLeaseLost] when the lease
+	// ran out. The store has the server enforce the lease too where it
+	// can. When the key is taken it returns, with a nil claim and no
+	// transaction left open, the record that holds it
+	// (ClaimResult.Record), or an error wrapping [ErrInProgress] for a
+	// claim in flight in another transaction.
 	BeginTx(ctx context.Context, req ClaimRequest) (ClaimedTx[Tx], ClaimResult, error)
 
 	// JoinTx claims req's key inside the caller's transaction tx, behind
@@ -43,6 +45,8 @@ type TxStore[Tx any] interface {
 	// rolls back tx: the claim's Commit and Rollback release or roll back
 	// to the savepoint, and whether anything persists is decided when the
 	// caller commits or rolls back tx. A failed JoinTx leaves tx as it was.
+	// The claim's Context ends req.Lease after JoinTx began, but tx lives
+	// as long as its caller keeps it.
 	JoinTx(ctx context.Context, tx Tx, req ClaimRequest) (ClaimedTx[Tx], ClaimResult, error)
 
 	// RetryableTx reports whether err (from the store or from the
@@ -59,6 +63,11 @@ type ClaimedTx[Tx any] interface {
 	// Tx returns the transaction the claim is held in, for the function's
 	// own statements.
 	Tx() Tx
+
+	// Context returns the context of the claim's statements and the
+	// function: ctx of BeginTx or JoinTx, done too when the claim's lease
+	// runs out (with cause [ErrLeaseLost]) and when the claim ends.
+	Context() context.Context
 
 	// Complete records the outcome in the transaction: state
 	// StateCompleted or StateFailed, with payload, kept for ttl from the

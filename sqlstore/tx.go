@@ -78,7 +78,7 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 	if err != nil {
 		return nil, idempotency.ClaimResult{}, s.wrap("claim: begin", err)
 	}
-	claimed, rec, err := c.claim(ctx, req, !observed)
+	claimed, rec, err := c.claim(c.ctx, req, !observed)
 	if err != nil || !claimed {
 		if rerr := c.Rollback(ctx); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -91,12 +91,21 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 	return c, idempotency.ClaimResult{Claimed: true}, nil
 }
 
-// open begins the claim's transaction, or sets its savepoint in outer.
-func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (*txClaim, error) {
-	c := &txClaim{
+// open begins the claim's transaction, or sets its savepoint in outer. The
+// claim's context, and a transaction it begins, end when the lease runs
+// out.
+func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (c *txClaim, err error) {
+	c = &txClaim{
 		s:    s,
 		lock: idempotency.Lock{Namespace: req.Namespace, Key: req.Key, Token: req.Token},
 	}
+	c.ctx, c.cancel = context.WithDeadlineCause(ctx, time.Now().Add(req.Lease), idempotency.ErrLeaseLost)
+	defer func() {
+		if err != nil {
+			c.cancel()
+		}
+	}()
+	ctx = c.ctx
 	switch s.dialect {
 	case Postgres:
 		c.pgLock = pgLockKey(s.table, req.Namespace, req.Key)
@@ -135,9 +144,11 @@ func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimR
 // txClaim is a claim held inside a transaction: the store's half of
 // [idempotency.TxManager]. It implements [idempotency.ClaimedTx].
 type txClaim struct {
-	s    *Store
-	tx   *sqlx.Tx
-	lock idempotency.Lock
+	s      *Store
+	tx     *sqlx.Tx
+	lock   idempotency.Lock
+	ctx    context.Context // ends when the lease runs out or the claim ends
+	cancel context.CancelFunc
 
 	savepoint   string     // JoinTx: the savepoint before the claim; "" when the store opened tx
 	conn        *sqlx.Conn // MySQL, BeginTx: the pinned connection that holds the named lock
@@ -153,6 +164,10 @@ type txClaim struct {
 
 // Tx returns the transaction holding the claim.
 func (c *txClaim) Tx() *sqlx.Tx { return c.tx }
+
+// Context returns the claim's context: done when the lease runs out, with
+// cause ErrLeaseLost.
+func (c *txClaim) Context() context.Context { return c.ctx }
 
 // inProgress is the answer for a claim in flight in another transaction.
 func inProgress(key string) error {
@@ -341,6 +356,7 @@ func (c *txClaim) Commit(ctx context.Context) error {
 		return errors.New("sqlstore: claim already ended")
 	}
 	c.ended = true
+	defer c.cancel()
 	if c.savepoint == "" {
 		err := c.tx.Commit()
 		c.unpin()
@@ -364,6 +380,7 @@ func (c *txClaim) Rollback(ctx context.Context) error {
 		return nil
 	}
 	c.ended = true
+	defer c.cancel()
 	if c.savepoint == "" {
 		err := c.tx.Rollback()
 		c.unpin()
