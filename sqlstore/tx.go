@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -337,9 +338,19 @@ func (c *txClaim) Complete(ctx context.Context, state idempotency.State, payload
 		payload = []byte{} // NULL means "no outcome yet"
 	}
 	s := c.s
-	n, err := c.exec(ctx, s.q.complete, s.clock(uint8(state), payload, s.dur(ttl), c.lock.Namespace, c.lock.Key, c.lock.Token)...)
+	args := []any{uint8(state), payload, s.dur(ttl), c.lock.Namespace, c.lock.Key, c.lock.Token}
+	if c.lockName != "" { // MySQL: the statement releases the named lock once
+		args = slices.Insert(args, 3, any(c.lockName))
+	}
+	// The lock may be released whether or not the statement succeeds: a
+	// release of a lock not held is a no-op, so the claim's end releases
+	// the full count again unless the statement reported success.
+	n, err := c.exec(ctx, s.tq.complete, s.clock(args...)...)
 	if err != nil {
 		return s.wrap("complete", err)
+	}
+	if n == 1 && c.locks > 0 {
+		c.locks--
 	}
 	if n != 1 {
 		// The claim was made in this very transaction; only a bug or a

@@ -46,6 +46,13 @@ type txQueries struct {
 	// held(lock) -> whether this connection holds the named lock. MySQL
 	// only: inspect returns no row when the record is absent.
 	held string
+	// complete(state, payload, ttl, lock, ns, key, token +now) records the
+	// outcome. On MySQL it also releases the named lock, which saves the
+	// round trip of a statement of its own after the commit: a duplicate
+	// arriving between this statement and the commit waits on the row for
+	// the commit, no longer. Elsewhere it is queries.complete, and takes no
+	// lock argument.
+	complete string
 }
 
 func buildTxQueries(d Dialect, t string) txQueries {
@@ -61,6 +68,7 @@ func buildTxQueries(d Dialect, t string) txQueries {
 			` WHERE pg_try_advisory_xact_lock($7::bigint)`
 		const conflict = ` ON CONFLICT (namespace, idem_key) DO NOTHING`
 		return txQueries{
+			complete:    postgresQueries(t).complete,
 			insert:      insert + conflict,
 			insertBegin: insert + ` AND set_config('idle_in_transaction_session_timeout', $8::text, true) IS NOT NULL` + conflict,
 			inspect: `SELECT r.state, r.fingerprint, r.payload, r.expires_at <= ` + now + `, r.locked_until <= ` + now +
@@ -79,10 +87,16 @@ func buildTxQueries(d Dialect, t string) txQueries {
 			inspect: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + `, ` + held +
 				` FROM ` + t + ` WHERE namespace = ? AND idem_key = ? FOR UPDATE NOWAIT`,
 			held: `SELECT ` + held,
+			// The release rides in the SET list, evaluated once for the
+			// one row the primary key finds, and only when the WHERE
+			// matched; the assignment itself changes nothing.
+			complete: `UPDATE ` + t + ` SET state = ?, payload = ?, locked_until = ` + now + `, expires_at = ` + now + plus +
+				`, token = IF(RELEASE_LOCK(?) = 1, token, token)` +
+				` WHERE namespace = ? AND idem_key = ? AND token = ? AND state = 0`,
 		}
 	default:
 		q := sqliteQueries(t)
-		return txQueries{insert: q.insert, insertBegin: q.insert, inspect: q.selectRecord}
+		return txQueries{insert: q.insert, insertBegin: q.insert, inspect: q.selectRecord, complete: q.complete}
 	}
 }
 
