@@ -174,7 +174,7 @@ const (
 func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Result[Resp], outcome, error) {
 	var poll poller
 	for failures := 1; ; {
-		res, out, err, then := c.once(ctx, claimed)
+		res, out, then, err := c.once(ctx, claimed)
 		switch then {
 		case finished:
 			return res, out, err
@@ -199,7 +199,7 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 }
 
 // once claims the key in a transaction and, when claimed, runs fn in it.
-func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Result[Resp], outcome, error, next) {
+func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Result[Resp], outcome, next, error) {
 	m := c.m
 	req := ClaimRequest{
 		Namespace:   m.cfg.Namespace,
@@ -225,23 +225,23 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	}
 	switch {
 	case errors.Is(err, ErrInProgress):
-		return Result[Resp]{}, outcome{}, err, waitThenRetry
+		return Result[Resp]{}, outcome{}, waitThenRetry, err
 	case err != nil && c.retryable(err):
-		return Result[Resp]{}, outcome{}, err, runAgain
+		return Result[Resp]{}, outcome{}, runAgain, err
 	case err != nil:
-		return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err), finished
+		return Result[Resp]{}, outcome{}, finished, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 	case !cr.Claimed:
 		if res, out, err, done := m.settle(c.fp, cr.Record); done {
-			return res, out, err, finished
+			return res, out, finished, err
 		}
-		return Result[Resp]{}, outcome{}, nil, waitThenRetry
+		return Result[Resp]{}, outcome{}, waitThenRetry, nil
 	}
 	claimed()
 	return c.execute(ctx, claim.Context(), claim)
 }
 
 // execute runs fn in the claim's transaction and commits its outcome.
-func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim ClaimedTx[Tx]) (res Result[Resp], out outcome, err error, then next) {
+func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim ClaimedTx[Tx]) (Result[Resp], outcome, next, error) {
 	m := c.m
 	// No recover: a panic keeps its original stack. The deferred rollback
 	// runs while it unwinds (and on runtime.Goexit).
@@ -253,56 +253,56 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 	}()
 	resp, fnErr := c.fn(txCtx, claim.Tx(), c.req)
 	returned = true
-	res.Value = resp
+	res := Result[Resp]{Value: resp}
 
 	if leaseRanOut(txCtx) {
 		c.rollback(ctx, claim, "the lease ran out")
 		if fnErr != nil {
-			return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back (fn returned: %w)", ErrLeaseLost, fnErr), finished
+			return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back (fn returned: %w)", ErrLeaseLost, fnErr)
 		}
-		return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back", ErrLeaseLost), finished
+		return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back", ErrLeaseLost)
 	}
 	if fnErr != nil {
 		c.rollback(ctx, claim, "fn returned an error")
 		switch {
 		case c.retryable(fnErr):
-			return res, outcome{}, fnErr, runAgain
+			return res, outcome{}, runAgain, fnErr
 		case IsPermanent(fnErr):
 			out, err := c.recordFailure(ctx, fnErr)
 			if err != nil {
-				return res, outcome{}, errors.Join(fnErr, err), finished
+				return res, outcome{}, finished, errors.Join(fnErr, err)
 			}
-			return res, out, fnErr, finished
+			return res, out, finished, fnErr
 		}
-		return res, outcome{}, fnErr, finished
+		return res, outcome{}, finished, fnErr
 	}
 
 	payload, err := m.encode(resp)
 	if err != nil {
 		c.rollback(ctx, claim, "response not recorded")
-		return res, outcome{}, fmt.Errorf("%w; transaction rolled back", err), finished
+		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
 	if err := claim.Complete(txCtx, StateCompleted, payload, m.cfg.TTL); err != nil {
 		c.rollback(ctx, claim, "outcome not written")
 		if c.retryable(err) {
-			return res, outcome{}, err, runAgain
+			return res, outcome{}, runAgain, err
 		}
-		return res, outcome{}, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err), finished
+		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
 	}
 	if err := claim.Commit(txCtx); err != nil {
 		switch {
 		case c.retryable(err):
-			return res, outcome{}, err, runAgain
+			return res, outcome{}, runAgain, err
 		case leaseRanOut(txCtx):
-			return res, outcome{}, fmt.Errorf("%w: the transaction outlived Config.Lease before it committed: %w", ErrLeaseLost, err), finished
+			return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease before it committed: %w", ErrLeaseLost, err)
 		case c.joined:
 			c.rollback(ctx, claim, "savepoint not released")
-			return res, outcome{}, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err), finished
+			return res, outcome{}, finished, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err)
 		}
-		return res, outcome{}, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err), finished
+		return res, outcome{}, finished, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err)
 	}
 	// An outcome that the caller has not committed yet is not shared.
-	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, nil, finished
+	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, finished, nil
 }
 
 // recordFailure records fn's permanent failure after the rollback that

@@ -566,14 +566,14 @@ func TestTxManagerRunsDeadlockVictimAgain(t *testing.T) {
 		holdsFirst := make(chan struct{})
 		otherDone := make(chan error, 1)
 		var attempts int
-		r, err := m.DoResult(ctx, "k", charge{Amount: 1}, func(ctx context.Context, tx *sqlx.Tx, c charge) (receipt, error) {
+		r, err := m.DoResult(ctx, "k", charge{Amount: 1}, func(fctx context.Context, tx *sqlx.Tx, c charge) (receipt, error) {
 			attempts++
-			if err := bump(ctx, tx, "id = 1"); err != nil {
+			if err := bump(fctx, tx, "id = 1"); err != nil {
 				return receipt{}, err
 			}
 			if attempts == 1 {
 				close(holdsFirst)
-				go func() { // the other transaction closes the cycle
+				go func() { // the other transaction closes the cycle, outliving fn's context
 					err := bump(ctx, other, "id = 1")
 					if err == nil {
 						err = other.Commit()
@@ -581,7 +581,7 @@ func TestTxManagerRunsDeadlockVictimAgain(t *testing.T) {
 					otherDone <- err
 				}()
 			}
-			if err := bump(ctx, tx, "id = 2"); err != nil {
+			if err := bump(fctx, tx, "id = 2"); err != nil {
 				return receipt{}, err
 			}
 			return receipt{ID: "ord_k", Amount: c.Amount}, nil

@@ -61,6 +61,10 @@ type Store struct {
 	// plan chooses whether a claim writes or reads first.
 	plan claimPlanner
 
+	// txPrepared is set once the statements of a claim in a transaction
+	// are prepared on the pool (see Store.prepareTx).
+	txPrepared atomic.Bool
+
 	// savepoints numbers JoinTx's savepoints, so that nested claims in one
 	// transaction never share a name.
 	savepoints atomic.Uint64
@@ -119,7 +123,10 @@ func (s *Store) Table() string { return s.table }
 // database handle. Call it after the last use: a call running concurrently
 // with Close may fail with "statement is closed". Calls after Close prepare
 // statements again.
-func (s *Store) Close() error { return s.stmts.close() }
+func (s *Store) Close() error {
+	s.txPrepared.Store(false)
+	return s.stmts.close()
+}
 
 // dur converts d to the dialect's duration unit, rounding up so that a
 // positive duration never becomes zero (without overflowing near MaxInt64).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -75,6 +76,11 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 			return nil, idempotency.ClaimResult{Record: st.Record}, nil
 		}
 	}
+	if outer == nil {
+		if err := s.prepareTx(ctx); err != nil {
+			return nil, idempotency.ClaimResult{}, s.wrap("claim: prepare", err)
+		}
+	}
 	c, err := s.open(ctx, outer, req)
 	if err != nil {
 		return nil, idempotency.ClaimResult{}, s.wrap("claim: begin", err)
@@ -90,6 +96,28 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 		return nil, idempotency.ClaimResult{Record: rec}, nil
 	}
 	return c, idempotency.ClaimResult{Claimed: true}, nil
+}
+
+// prepareTx prepares the statements of a claim in a transaction on the pool
+// before the claim holds a connection: preparing needs a connection of its
+// own, and a claim holding the last one of a full pool would wait for
+// itself until its lease ran out. JoinTx cannot do this (its caller holds a
+// connection already): until a BeginTx has prepared them, it sends its
+// statements unprepared.
+func (s *Store) prepareTx(ctx context.Context) error {
+	if s.txPrepared.Load() {
+		return nil
+	}
+	for _, q := range []string{s.tq.insert, s.tq.insertBegin, s.tq.inspect, s.tq.held, s.tq.complete, s.q.takeover, s.q.selectRecord} {
+		if q == "" {
+			continue
+		}
+		if _, err := s.stmts.get(ctx, q); err != nil {
+			return err
+		}
+	}
+	s.txPrepared.Store(true)
+	return nil
 }
 
 // open begins the claim's transaction, or sets its savepoint in outer. The
@@ -115,6 +143,7 @@ func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimR
 	}
 	if outer != nil {
 		c.tx = outer
+		c.unprepared = !s.txPrepared.Load()
 		c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
 		if _, err := outer.ExecContext(ctx, "SAVEPOINT "+c.savepoint); err != nil {
 			return nil, err
@@ -122,24 +151,45 @@ func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimR
 		return c, nil
 	}
 	c.idleTimeout = strconv.FormatInt(req.Lease.Milliseconds(), 10)
-	if s.dialect != MySQL {
-		tx, err := s.db.BeginTxx(ctx, nil)
-		c.tx = tx
-		return c, err
-	}
-	// MySQL's named lock outlives the transaction on its connection: pin
-	// the connection, so the lock can be released there after the commit.
+	// The transaction runs on a connection pinned for the claim, so that
+	// MySQL's named lock, which outlives the transaction, can be released
+	// there after it. It is begun without ctx's cancellation: database/sql
+	// would roll it back from a goroutine of its own, which pgx cannot do
+	// with the cancelled context (it drops the connection instead, and the
+	// server frees the key whenever it notices). The claim rolls it back
+	// itself when its context ends, lease or cancellation, and an end of
+	// the claim waits for that rollback.
 	conn, err := s.db.Connx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := conn.BeginTxx(ctx, nil)
+	tx, err := conn.BeginTxx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	c.conn, c.tx = conn, tx
+	c.stopWatch = context.AfterFunc(c.ctx, func() { c.end(false) }) //nolint:errcheck // the claim's own end reports it
 	return c, nil
+}
+
+// end commits or rolls back the transaction BeginTx opened, once: the first
+// caller (the claim's end, or the watch on its context) does it, and a
+// second waits for the first and reports whether its transaction committed.
+func (c *txClaim) end(commit bool) error {
+	c.endOnce.Do(func() {
+		if commit {
+			c.endErr = c.tx.Commit()
+		} else {
+			c.endErr = c.tx.Rollback()
+		}
+		c.committed = commit && c.endErr == nil
+		c.unpin()
+	})
+	if commit && !c.committed && c.endErr == nil {
+		return fmt.Errorf("transaction rolled back when its context ended: %w", context.Cause(c.ctx))
+	}
+	return c.endErr
 }
 
 // txClaim is a claim held inside a transaction: the store's half of
@@ -151,13 +201,21 @@ type txClaim struct {
 	ctx    context.Context // ends when the lease runs out or the claim ends
 	cancel context.CancelFunc
 
-	savepoint   string     // JoinTx: the savepoint before the claim; "" when the store opened tx
-	conn        *sqlx.Conn // MySQL, BeginTx: the pinned connection that holds the named lock
-	idleTimeout string     // PostgreSQL, BeginTx: the lease in milliseconds
+	savepoint   string      // JoinTx: the savepoint before the claim; "" when the store opened tx
+	conn        *sqlx.Conn  // BeginTx: the pinned connection of the transaction
+	stopWatch   func() bool // BeginTx: stops the rollback when ctx ends
+	endOnce     sync.Once   // BeginTx: the transaction ends once
+	endErr      error
+	committed   bool
+	idleTimeout string // PostgreSQL, BeginTx: the lease in milliseconds
 
 	pgLock   int64  // PostgreSQL: the key's advisory lock
 	lockName string // MySQL: the key's named lock
-	locks    int    // MySQL: how many times this claim took the named lock
+	// locks counts how many times this claim took MySQL's named lock. mu
+	// guards it: a rollback when the claim's context ends runs on a
+	// goroutine of its own.
+	mu    sync.Mutex
+	locks int
 
 	unprepared bool // the transaction is another pool's: send statements unprepared
 	ended      bool
@@ -349,8 +407,10 @@ func (c *txClaim) Complete(ctx context.Context, state idempotency.State, payload
 	if err != nil {
 		return s.wrap("complete", err)
 	}
-	if n == 1 && c.locks > 0 {
-		c.locks--
+	if n == 1 && c.lockName != "" {
+		c.mu.Lock()
+		c.locks = max(c.locks-1, 0)
+		c.mu.Unlock()
 	}
 	if n != 1 {
 		// The claim was made in this very transaction; only a bug or a
@@ -369,9 +429,8 @@ func (c *txClaim) Commit(ctx context.Context) error {
 	c.ended = true
 	defer c.cancel()
 	if c.savepoint == "" {
-		err := c.tx.Commit()
-		c.unpin()
-		if err != nil {
+		c.stopWatch()
+		if err := c.end(true); err != nil {
 			return c.s.wrap("commit", err)
 		}
 		return nil
@@ -393,9 +452,8 @@ func (c *txClaim) Rollback(ctx context.Context) error {
 	c.ended = true
 	defer c.cancel()
 	if c.savepoint == "" {
-		err := c.tx.Rollback()
-		c.unpin()
-		if err != nil && !errors.Is(err, sql.ErrTxDone) { // rolled back already, when its context ended
+		c.stopWatch()
+		if err := c.end(false); err != nil {
 			return c.s.wrap("rollback", err)
 		}
 		return nil
@@ -415,17 +473,29 @@ func (c *txClaim) Rollback(ctx context.Context) error {
 // transaction or savepoint.
 func (c *txClaim) tookLock() {
 	if c.lockName != "" {
+		c.mu.Lock()
 		c.locks++
+		c.mu.Unlock()
 	}
+}
+
+// takeLocks returns how many times the named lock is to be released, and
+// forgets them.
+func (c *txClaim) takeLocks() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.locks
+	c.locks = 0
+	return n
 }
 
 // unlock releases MySQL's named lock inside the caller's transaction.
 func (c *txClaim) unlock(ctx context.Context) error {
-	if c.locks == 0 {
+	n := c.takeLocks()
+	if n == 0 {
 		return nil
 	}
-	_, err := c.tx.ExecContext(ctx, releaseLocks(c.lockName, c.locks))
-	c.locks = 0
+	_, err := c.tx.ExecContext(ctx, releaseLocks(c.lockName, n))
 	if err != nil {
 		return c.s.wrap("release lock", err)
 	}
@@ -435,24 +505,24 @@ func (c *txClaim) unlock(ctx context.Context) error {
 // unlockTimeout bounds releasing MySQL's named lock after a commit.
 const unlockTimeout = 5 * time.Second
 
-// unpin releases MySQL's named lock on the pinned connection after the
-// transaction ended, and returns the connection to the pool. A connection
-// that may still hold the lock is closed instead: the key would look in
-// flight for as long as it lived.
+// unpin returns the pinned connection to the pool once the transaction has
+// ended, after releasing MySQL's named lock there. A connection that may still hold the
+// lock is closed instead: the key would look in flight for as long as it
+// lived.
 func (c *txClaim) unpin() {
 	if c.conn == nil {
 		return
 	}
 	defer c.conn.Close()
-	if c.locks == 0 {
+	n := c.takeLocks()
+	if n == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
 	defer cancel()
-	if _, err := c.conn.ExecContext(ctx, releaseLocks(c.lockName, c.locks)); err != nil {
+	if _, err := c.conn.ExecContext(ctx, releaseLocks(c.lockName, n)); err != nil {
 		_ = c.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	c.locks = 0
 }
 
 func (c *txClaim) exec(ctx context.Context, query string, args ...any) (int64, error) {

@@ -121,3 +121,48 @@ func wantErr(err, want error) error {
 	}
 	return nil
 }
+
+// TestTxOnAPoolOfOne: a claim holding the only connection of its pool must
+// not need a second one (to prepare a statement, say), for TxManager.Do and
+// for DoIn in a transaction of the same pool.
+func TestTxOnAPoolOfOne(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		t.Parallel()
+		f := testdb.NewFixture(t, b)
+		f.Store(t) // migrates
+		db := f.Open(t)
+		db.SetMaxOpenConns(1)
+		s, err := sqlstore.New(db, sqlstore.Config{Dialect: b.Dialect, Table: f.Table})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		m, err := idempotency.NewTx[costReq, costResp](s, idempotency.Config{Lease: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ok := func(context.Context, *sqlx.Tx, costReq) (costResp, error) { return costResp{ID: "x"}, nil }
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.DoIn(ctx, tx, "in", costReq{}, ok); err != nil {
+			t.Fatalf("DoIn, statements not yet prepared: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Do(ctx, "do", costReq{}, ok); err != nil {
+			t.Fatalf("Do, statements not yet prepared: %v", err)
+		}
+		tx, err = db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if _, err := m.DoIn(ctx, tx, "in2", costReq{}, ok); err != nil {
+			t.Fatalf("DoIn, statements prepared: %v", err)
+		}
+	})
+}
