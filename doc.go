@@ -85,6 +85,38 @@
 // its outcome. Duplicates inside one process share one execution and wait on
 // a channel; duplicates in other processes poll the store with backoff.
 //
+// # When fn writes to the same database: TxManager
+//
+// With [Manager], fn's own transaction and the recorded outcome are two
+// commits; a crash between them leaves fn's rows committed and the key
+// claimed, and a retry after the lease runs fn again. [TxManager] runs fn
+// inside one transaction with the claim and the outcome: fn's writes through
+// tx and the outcome commit together, one commit per new key, or not at all,
+// and a crashed call's key is free at once.
+//
+//	orders, err := idempotency.NewTx[PlaceOrder, Order](store, idempotency.Config{Namespace: "orders"})
+//	...
+//	order, err := orders.Do(ctx, key, req, func(ctx context.Context, tx *sqlx.Tx, req PlaceOrder) (Order, error) {
+//		// insert the order and an outbox message through tx
+//	})
+//
+// Use TxManager when fn's effects are rows in the database that holds the
+// keys, and Manager when fn calls other services (a payment provider): a
+// transaction cannot roll those back, and TxManager holds its transaction
+// open, with whatever row locks fn took, for as long as fn runs. fn must
+// reach the database only through tx: a transaction that fails as a whole
+// (a deadlock, a serialization failure) runs fn again. Config.Lease is the
+// longest the transaction stays open. [TxManager.DoIn] runs in a transaction
+// the caller already has, behind a savepoint; the caller commits.
+//
+// A duplicate of a call in flight gets [ErrInProgress] at once (or, with
+// Config.Wait, the outcome once it commits), never waiting on the first
+// call's row lock. On SQLite, which has one writer at a time, a duplicate
+// from another process waits for the writer; within one process duplicates
+// never reach the database. A Manager and a TxManager may serve one
+// namespace: neither runs fn for a key the other recorded, but a Manager's
+// duplicate waits for a TxManager's commit instead of failing at once.
+//
 // # Cleanup
 //
 // Expired outcomes are never replayed, whether or not anything deletes them.
@@ -92,6 +124,7 @@
 //
 // # Concurrency
 //
-// [Manager], [Cleaner] and the stores in this module are safe for concurrent
-// use. Create one Manager per operation at start-up and share it.
+// [Manager], [TxManager], [Cleaner] and the stores in this module are safe
+// for concurrent use. Create one Manager per operation at start-up and share
+// it.
 package idempotency

@@ -29,6 +29,13 @@ type Charge struct {
 // openStore opens an embedded SQLite store in a temporary directory; a real
 // service opens PostgreSQL or MySQL the same way with its own driver.
 func openStore() (*sqlstore.Store, func()) {
+	_, store, closeAll := openDBAndStore()
+	return store, closeAll
+}
+
+// openDBAndStore is openStore that also returns the pool, for examples whose
+// functions write rows of their own.
+func openDBAndStore() (*sqlx.DB, *sqlstore.Store, func()) {
 	dir, err := os.MkdirTemp("", "idempotency-example")
 	if err != nil {
 		log.Fatal(err)
@@ -37,14 +44,15 @@ func openStore() (*sqlstore.Store, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := sqlstore.New(sqlx.NewDb(db, "sqlite"), sqlstore.Config{Dialect: sqlstore.SQLite})
+	dbx := sqlx.NewDb(db, "sqlite")
+	store, err := sqlstore.New(dbx, sqlstore.Config{Dialect: sqlstore.SQLite})
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := store.Migrate(context.Background()); err != nil {
 		log.Fatal(err)
 	}
-	return store, func() { store.Close(); db.Close(); os.RemoveAll(dir) }
+	return dbx, store, func() { store.Close(); db.Close(); os.RemoveAll(dir) }
 }
 
 func Example() {

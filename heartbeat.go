@@ -29,13 +29,13 @@ type heartbeat struct {
 // so a hanging connection cannot push the cancellation past the lease.
 func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, claimedAt time.Time, cancel context.CancelCauseFunc) *heartbeat {
 	hb := &heartbeat{}
-	interval := max(m.cfg.Lease/3, time.Millisecond)
+	interval := max(m.core.cfg.Lease/3, time.Millisecond)
 	retry := max(interval/4, time.Millisecond)
 	// Measured before the claim was sent, so the local estimate of the
 	// lease's end is never later than the store's. Only beat uses it, and
 	// beats never overlap: each arms the next when it ends.
 	lastRenewed := claimedAt
-	giveUp := func() time.Time { return lastRenewed.Add(m.cfg.Lease - interval) }
+	giveUp := func() time.Time { return lastRenewed.Add(m.core.cfg.Lease - interval) }
 	beat := func() {
 		if !hb.begin() {
 			return
@@ -47,22 +47,22 @@ func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, clai
 			deadline = g
 		}
 		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		err := m.store.Renew(rctx, lock, m.cfg.Lease, m.cfg.TTL)
+		err := m.store.Renew(rctx, lock, m.core.cfg.Lease, m.core.cfg.TTL)
 		rcancel()
 		switch {
 		case err == nil:
 			lastRenewed = sent
 			hb.rearm(interval)
 		case errors.Is(err, ErrLeaseLost):
-			m.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
+			m.core.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
 			hb.lost.Store(true)
 			cancel(ErrLeaseLost)
 		case !time.Now().Before(giveUp()):
-			m.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", "key", lock.Key, "err", err)
+			m.core.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", "key", lock.Key, "err", err)
 			hb.lost.Store(true)
 			cancel(ErrLeaseLost)
 		default:
-			m.log.Warn("idempotency: lease renewal failed; retrying", "key", lock.Key, "err", err)
+			m.core.log.Warn("idempotency: lease renewal failed; retrying", "key", lock.Key, "err", err)
 			hb.rearm(min(retry, time.Until(giveUp())))
 		}
 	}

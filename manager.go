@@ -17,7 +17,7 @@ import (
 // share one [Store]. Its zero value is not usable: call [New].
 type Manager[Req, Resp any] struct {
 	store Store
-	core[Resp]
+	core  core[Resp] // the policy shared with TxManager
 }
 
 // Result is the outcome of [Manager.DoResult]: the value and whether it was
@@ -39,7 +39,7 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 		return nil, errors.New("idempotency: New: store is nil")
 	}
 	m := &Manager[Req, Resp]{store: store}
-	if err := m.init(cfg); err != nil {
+	if err := m.core.init(cfg); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -84,10 +84,10 @@ func (m *Manager[Req, Resp]) DoResult(ctx context.Context, key string, req Req, 
 		return Result[Resp]{}, err
 	}
 	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn}
-	if m.cfg.Wait <= 0 {
+	if m.core.cfg.Wait <= 0 {
 		return c.run(ctx)
 	}
-	c.deadline = time.Now().Add(m.cfg.Wait)
+	c.deadline = time.Now().Add(m.core.cfg.Wait)
 	return c.runShared(ctx)
 }
 
@@ -105,7 +105,7 @@ type call[Req, Resp any] struct {
 // leads one, so duplicates in one process wait on a channel rather than on
 // the store.
 func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
-	return c.m.shareFlight(ctx, c.key, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
+	return c.m.core.shareFlight(ctx, c.key, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
 		return c.attempt(ctx)
 	})
 }
@@ -121,15 +121,15 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 	m := c.m
 	var poll poller
 	for {
-		lock := Lock{Namespace: m.cfg.Namespace, Key: c.key, Token: newToken()}
+		lock := Lock{Namespace: m.core.cfg.Namespace, Key: c.key, Token: newToken()}
 		claimedAt := time.Now()
 		cr, err := m.store.Claim(ctx, ClaimRequest{
 			Namespace:   lock.Namespace,
 			Key:         lock.Key,
 			Fingerprint: c.fp,
 			Token:       lock.Token,
-			Lease:       m.cfg.Lease,
-			TTL:         m.cfg.TTL,
+			Lease:       m.core.cfg.Lease,
+			TTL:         m.core.cfg.TTL,
 		})
 		if err != nil {
 			return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
@@ -137,13 +137,13 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 		if cr.Claimed {
 			return c.execute(ctx, lock, claimedAt)
 		}
-		if res, out, err, done := m.settle(c.fp, cr.Record); done {
+		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
 			return res, out, err
 		}
 		if c.deadline.IsZero() {
 			return Result[Resp]{}, outcome{}, ErrInProgress
 		}
-		if err := poll.wait(ctx, c.deadline, m.cfg.Lease); err != nil {
+		if err := poll.wait(ctx, c.deadline, m.core.cfg.Lease); err != nil {
 			return Result[Resp]{}, outcome{}, err
 		}
 	}
@@ -193,7 +193,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
 	}
 
-	payload, err := m.encode(resp)
+	payload, err := m.core.encode(resp)
 	if err != nil {
 		hb.stop()
 		m.release(ctx, lock, "response not recorded")
@@ -219,8 +219,8 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 	var err error
 	backoff := completeBackoff
 	for attempt := 1; ; attempt++ {
-		actx, cancel := m.writeContext(ctx)
-		err = m.store.Complete(actx, lock, state, payload, m.cfg.TTL)
+		actx, cancel := m.core.writeContext(ctx)
+		err = m.store.Complete(actx, lock, state, payload, m.core.cfg.TTL)
 		cancel()
 		if err == nil {
 			return nil
@@ -231,20 +231,20 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if attempt == completeAttempts {
 			break
 		}
-		m.log.Warn("idempotency: recording outcome failed; retrying", "key", lock.Key, "attempt", attempt, "err", err)
+		m.core.log.Warn("idempotency: recording outcome failed; retrying", "key", lock.Key, "attempt", attempt, "err", err)
 		time.Sleep(backoff)
 		backoff *= 2
 	}
-	m.log.Error("idempotency: outcome not recorded", "key", lock.Key, "err", err)
+	m.core.log.Error("idempotency: outcome not recorded", "key", lock.Key, "err", err)
 	return fmt.Errorf("%w: key %q: %w", ErrNotRecorded, lock.Key, err)
 }
 
 // release frees the key after fn failed; a failure only delays retries until
 // the lease runs out, so it is logged rather than returned.
 func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string) {
-	ctx, cancel := m.writeContext(ctx)
+	ctx, cancel := m.core.writeContext(ctx)
 	defer cancel()
 	if err := m.store.Release(ctx, lock); err != nil {
-		m.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
+		m.core.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
 	}
 }

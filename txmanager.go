@@ -32,7 +32,7 @@ import (
 // [NewTx].
 type TxManager[Req, Resp, Tx any] struct {
 	store TxStore[Tx]
-	core[Resp]
+	core  core[Resp] // the policy shared with Manager
 }
 
 // NewTx returns a TxManager that records outcomes in store and runs fn in
@@ -44,7 +44,7 @@ func NewTx[Req, Resp, Tx any](store TxStore[Tx], cfg Config) (*TxManager[Req, Re
 		return nil, errors.New("idempotency: NewTx: store is nil")
 	}
 	m := &TxManager[Req, Resp, Tx]{store: store}
-	if err := m.init(cfg); err != nil {
+	if err := m.core.init(cfg); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -134,13 +134,13 @@ func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer T
 		return Result[Resp]{}, err
 	}
 	c := &txCall[Req, Resp, Tx]{m: m, key: key, req: req, fp: fp, fn: fn, joined: joined, outer: outer}
-	if m.cfg.Wait > 0 {
-		c.deadline = time.Now().Add(m.cfg.Wait)
+	if m.core.cfg.Wait > 0 {
+		c.deadline = time.Now().Add(m.core.cfg.Wait)
 	}
 	// Always through the flight, also without Wait: an in-process
 	// duplicate must not reach the database, where on SQLite it would wait
 	// for the first call's transaction instead of failing at once.
-	return m.shareFlight(ctx, key, fp, c.deadline, c.attempt)
+	return m.core.shareFlight(ctx, key, fp, c.deadline, c.attempt)
 }
 
 // txAttempts bounds how many times a transaction that failed as a whole
@@ -182,14 +182,14 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 			if c.deadline.IsZero() {
 				return Result[Resp]{}, outcome{}, ErrInProgress
 			}
-			if err := poll.wait(ctx, c.deadline, c.m.cfg.Lease); err != nil {
+			if err := poll.wait(ctx, c.deadline, c.m.core.cfg.Lease); err != nil {
 				return Result[Resp]{}, outcome{}, err
 			}
 		case runAgain:
 			if failures == txAttempts {
 				return res, outcome{}, fmt.Errorf("idempotency: key %q: the transaction failed %d times (serialization failure or deadlock); nothing committed, retry later: %w", c.key, failures, err)
 			}
-			c.m.log.Debug("idempotency: transaction failed as a whole; running it again", "key", c.key, "attempt", failures, "err", err)
+			c.m.core.log.Debug("idempotency: transaction failed as a whole; running it again", "key", c.key, "attempt", failures, "err", err)
 			if err := backoff(ctx, failures); err != nil {
 				return Result[Resp]{}, outcome{}, err
 			}
@@ -202,12 +202,12 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Result[Resp], outcome, next, error) {
 	m := c.m
 	req := ClaimRequest{
-		Namespace:   m.cfg.Namespace,
+		Namespace:   m.core.cfg.Namespace,
 		Key:         c.key,
 		Fingerprint: c.fp,
 		Token:       newToken(),
-		Lease:       m.cfg.Lease,
-		TTL:         m.cfg.TTL,
+		Lease:       m.core.cfg.Lease,
+		TTL:         m.core.cfg.TTL,
 	}
 	// The lease is the transaction's whole life: the claim, fn and the
 	// commit. The store bounds the transaction with it and ends the
@@ -231,7 +231,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	case err != nil:
 		return Result[Resp]{}, outcome{}, finished, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 	case !cr.Claimed:
-		if res, out, err, done := m.settle(c.fp, cr.Record); done {
+		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
 			return res, out, finished, err
 		}
 		return Result[Resp]{}, outcome{}, waitThenRetry, nil
@@ -277,12 +277,12 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		return res, outcome{}, finished, fnErr
 	}
 
-	payload, err := m.encode(resp)
+	payload, err := m.core.encode(resp)
 	if err != nil {
 		c.rollback(ctx, claim, "response not recorded")
 		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
-	if err := claim.Complete(txCtx, StateCompleted, payload, m.cfg.TTL); err != nil {
+	if err := claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL); err != nil {
 		c.rollback(ctx, claim, "outcome not written")
 		if c.retryable(err) {
 			return res, outcome{}, runAgain, err
@@ -315,9 +315,9 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 	msg := []byte(fnErr.Error())
 	// fn has run and its failure is final, so the record is written even
 	// when ctx is done, as Manager writes its outcomes.
-	wctx, cancel := m.writeContext(ctx)
+	wctx, cancel := m.core.writeContext(ctx)
 	defer cancel()
-	req := ClaimRequest{Namespace: m.cfg.Namespace, Key: c.key, Fingerprint: c.fp, Token: newToken(), Lease: m.cfg.Lease, TTL: m.cfg.TTL}
+	req := ClaimRequest{Namespace: m.core.cfg.Namespace, Key: c.key, Fingerprint: c.fp, Token: newToken(), Lease: m.core.cfg.Lease, TTL: m.core.cfg.TTL}
 	var (
 		claim ClaimedTx[Tx]
 		cr    ClaimResult
@@ -332,14 +332,14 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 		return outcome{}, nil // another call got there first: its outcome stands
 	}
 	if err == nil {
-		if err = claim.Complete(wctx, StateFailed, msg, m.cfg.TTL); err != nil {
+		if err = claim.Complete(wctx, StateFailed, msg, m.core.cfg.TTL); err != nil {
 			c.rollback(wctx, claim, "failure not recorded")
 		} else {
 			err = claim.Commit(wctx)
 		}
 	}
 	if err != nil {
-		m.log.Error("idempotency: permanent failure not recorded", "key", c.key, "err", err)
+		m.core.log.Error("idempotency: permanent failure not recorded", "key", c.key, "err", err)
 		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
 	}
 	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
@@ -349,10 +349,10 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 // a failure is only logged: the transaction is gone with the connection, or
 // ends when the caller ends it.
 func (c *txCall[Req, Resp, Tx]) rollback(ctx context.Context, claim ClaimedTx[Tx], why string) {
-	rctx, cancel := c.m.writeContext(ctx)
+	rctx, cancel := c.m.core.writeContext(ctx)
 	defer cancel()
 	if err := claim.Rollback(rctx); err != nil {
-		c.m.log.Warn("idempotency: rollback failed", "key", c.key, "why", why, "err", err)
+		c.m.core.log.Warn("idempotency: rollback failed", "key", c.key, "why", why, "err", err)
 	}
 }
 

@@ -23,8 +23,8 @@ import (
 //     [Store.Claim] does.
 //   - Rolling back a claim leaves nothing behind: the key is free at once.
 //
-// Implementations must be safe for concurrent use. Package idempotencytest
-// checks the contract with RunTx.
+// Implementations must be safe for concurrent use. Package sqlstore is the
+// implementation for PostgreSQL, MySQL and SQLite.
 type TxStore[Tx any] interface {
 	Store
 
