@@ -59,10 +59,40 @@
 // (go-sql-driver/mysql would otherwise prepare, execute and close each one:
 // two round trips).
 //
+// # Transactions
+//
+// *Store is also an [idempotency.TxStore] of *sqlx.Tx, for
+// [idempotency.TxManager]: the claim, the function's writes and the outcome
+// in one transaction.
+//
+//	operation              statements
+//	new key                BEGIN, INSERT (claim), fn's own, UPDATE (outcome), COMMIT
+//	replay, reading first  1 SELECT by primary key, no transaction
+//	DoIn                   SAVEPOINT, as a new key, RELEASE SAVEPOINT
+//
+// An uncommitted claim would make a rival's insert of the same key wait for
+// as long as the function runs. The claim's INSERT takes a lock on the key
+// that answers at once instead, and a rival that cannot take it gets
+// [idempotency.ErrInProgress]: pg_try_advisory_xact_lock on PostgreSQL
+// (released with the transaction), GET_LOCK(name, 0) on MySQL (released by
+// the outcome's UPDATE, or after the rollback on the transaction's own
+// connection). When the insert finds the key, MySQL reads it with SELECT …
+// FOR UPDATE NOWAIT, which sees the latest commit even in an older
+// REPEATABLE READ snapshot and fails at once on a row in flight. SQLite has
+// one writer at a time: a rival waits for it, up to the busy timeout.
+//
+// A transaction the store opens uses the database's default isolation
+// level and lives at most the claim's lease: the store rolls it back when
+// the lease runs out, and on PostgreSQL sets idle_in_transaction_session_timeout
+// to the lease for it, so that the server ends a transaction whose client
+// hung. The statements it needs are prepared on the pool before it takes a
+// connection.
+//
 // # Clocks
 //
-// Leases and expiry are compared with the database clock: now() with
-// timestamptz on PostgreSQL; UTC_TIMESTAMP(6) with DATETIME(6) on MySQL, so
+// Leases and expiry are compared with the database clock:
+// statement_timestamp() with timestamptz on PostgreSQL (now() would be the
+// start of the caller's transaction inside TxManager.DoIn); UTC_TIMESTAMP(6) with DATETIME(6) on MySQL, so
 // neither parseTime nor the session time_zone matters. On SQLite, which runs
 // inside the calling process and (in WAL mode) on one host only, the
 // database clock is that host's clock: the store passes it, in integer Unix
