@@ -34,6 +34,7 @@ func newDatabase(dialect, dsn string) (*database, error) {
 		if d.dialect != sqlstore.SQLite {
 			if db, err := sql.Open(d.driver, d.dsn); err == nil {
 				_, _ = db.Exec("DROP TABLE IF EXISTS " + d.table)
+				_, _ = db.Exec("DROP TABLE IF EXISTS " + d.ledgerTable())
 				db.Close()
 			}
 		}

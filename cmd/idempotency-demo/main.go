@@ -26,10 +26,11 @@ func main() {
 	dialect := flag.String("dialect", "sqlite", "database: sqlite, postgres or mysql")
 	dsn := flag.String("dsn", "", "data source name for postgres or mysql (sqlite uses a temporary file)")
 	crashChild := flag.String("crash-child", "", "internal: run as the worker process that crashes mid-charge")
+	crashMode := flag.String("crash-mode", "http", "internal: http or tx, which worker crashes")
 	flag.Parse()
 
 	if *crashChild != "" {
-		runCrashChild(*dialect, *dsn, *crashChild)
+		runChild(*dialect, *dsn, *crashChild, *crashMode)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -38,4 +39,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "idempotency-demo:", err)
 		os.Exit(1)
 	}
+}
+
+// runChild plays one of the workers that crash.
+func runChild(dialect, dsn, table, mode string) {
+	if mode == "tx" {
+		runTxCrashChild(dialect, dsn, table)
+		return
+	}
+	runCrashChild(dialect, dsn, table)
 }

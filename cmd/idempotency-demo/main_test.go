@@ -19,8 +19,9 @@ func TestMain(m *testing.M) {
 		table := fs.String("crash-child", "", "")
 		dialect := fs.String("dialect", "", "")
 		dsn := fs.String("dsn", "", "")
+		mode := fs.String("crash-mode", "http", "")
 		_ = fs.Parse(os.Args[1:])
-		runCrashChild(*dialect, *dsn, *table)
+		runChild(*dialect, *dsn, *table, *mode)
 		return
 	}
 	os.Exit(m.Run())

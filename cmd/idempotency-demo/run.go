@@ -46,6 +46,7 @@ func run(ctx context.Context, dialect, dsn string) error {
 		func() (*tally, error) { return c.mismatch(ctx, &l) },
 		func() (*tally, error) { return c.otherAccount(ctx, &l) },
 		func() (*tally, error) { return c.crashRecovery(ctx, d, &l) },
+		func() (*tally, error) { return txCrashRecovery(ctx, d) },
 	} {
 		t, err := step()
 		if err != nil {
@@ -88,5 +89,6 @@ charges:   charges the service actually ran (at most 1 per account and key)
 first:     answers produced by running the handler; replays: answers from the store
 409:       "still in flight, retry later"; 422: key reused for another request
 dropped:   client timeouts and connections cut by the crashed worker
-recovered: keys freed after the crashed worker's lease ran out, then charged once`)
+recovered: keys freed after a crashed worker's lease ran out (or, in a transaction,
+           at once), then charged once`)
 }
