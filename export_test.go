@@ -5,4 +5,6 @@ package idempotency
 func SetOnJoin[Req, Resp any](m *Manager[Req, Resp], fn func()) { m.core.flights.onJoin = fn }
 
 // SetTxOnJoin is SetOnJoin for a TxManager.
-func SetTxOnJoin[Req, Resp, Tx any](m *TxManager[Req, Resp, Tx], fn func()) { m.core.flights.onJoin = fn }
+func SetTxOnJoin[Req, Resp, Tx any](m *TxManager[Req, Resp, Tx], fn func()) {
+	m.core.flights.onJoin = fn
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"go.uber.org/goleak"
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/testdb"
@@ -659,6 +660,65 @@ func TestTxManagerConcurrentReplaysInProcess(t *testing.T) {
 		}
 		if runs.get("k") != 1 {
 			t.Errorf("fn ran %d times, want 1", runs.get("k"))
+		}
+	})
+}
+
+// TestTxManagerLeavesNoGoroutines runs every path of a TxManager call and
+// checks that no goroutine outlives it once the pools are closed. It is not
+// parallel: goleak compares with the goroutines at its start.
+func TestTxManagerLeavesNoGoroutines(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		atStart := goleak.IgnoreCurrent()
+		// Registered first, so it runs after the fixture has closed its pools.
+		t.Cleanup(func() {
+			if err := goleak.Find(atStart); err != nil {
+				t.Errorf("goroutines left after the calls and closing the pools: %v", err)
+			}
+		})
+		e := newTxEnv(t, b)
+		ctx := context.Background()
+		m := newTxManager(t, e.store, idempotency.Config{Lease: 200 * time.Millisecond, Wait: 10 * time.Second})
+		var runs counter
+		errBoom := errors.New("boom")
+		if _, err := m.Do(ctx, "ok", charge{Amount: 1}, e.orderFn(&runs, "ok")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Do(ctx, "ok", charge{Amount: 1}, e.orderFn(&runs, "ok")); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = m.Do(ctx, "err", charge{}, func(context.Context, *sqlx.Tx, charge) (receipt, error) { return receipt{}, errBoom })
+		_, _ = m.Do(ctx, "perm", charge{}, func(context.Context, *sqlx.Tx, charge) (receipt, error) {
+			return receipt{}, idempotency.Permanent(errBoom)
+		})
+		func() {
+			defer func() { _ = recover() }()
+			_, _ = m.Do(ctx, "panic", charge{}, func(context.Context, *sqlx.Tx, charge) (receipt, error) { panic("boom") })
+		}()
+		if _, err := m.Do(ctx, "lease", charge{}, func(ctx context.Context, _ *sqlx.Tx, _ charge) (receipt, error) {
+			<-ctx.Done()
+			return receipt{}, ctx.Err()
+		}); !errors.Is(err, idempotency.ErrLeaseLost) {
+			t.Fatalf("lease: %v", err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = m.Do(ctx, "shared", charge{Amount: 2}, e.orderFn(&runs, "shared"))
+			}()
+		}
+		wg.Wait()
+		tx, err := e.db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.DoIn(ctx, tx, "in", charge{Amount: 3}, e.orderFn(&runs, "in")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
