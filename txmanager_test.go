@@ -222,6 +222,7 @@ func TestTxManagerDuplicateInFlightDoesNotWait(t *testing.T) {
 			other := newTxManager(t, e.anotherStore(t), idempotency.Config{})
 			for _, req := range []charge{{Amount: 1}, {Amount: 2}} {
 				answered := make(chan error, 1)
+				sent := time.Now()
 				go func() {
 					_, err := other.Do(ctx, "k", req, e.orderFn(&runs, "k"))
 					answered <- err
@@ -231,6 +232,7 @@ func TestTxManagerDuplicateInFlightDoesNotWait(t *testing.T) {
 					if !errors.Is(err, idempotency.ErrInProgress) {
 						t.Errorf("duplicate with %+v from another pool: %v, want ErrInProgress", req, err)
 					}
+					t.Logf("duplicate with %+v from another pool answered in %v", req, time.Since(sent))
 				case <-time.After(20 * time.Second):
 					t.Fatalf("a duplicate from another pool is waiting for the call in flight")
 				}
