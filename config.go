@@ -75,9 +75,11 @@ func (cfg Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("TTL %v is negative", cfg.TTL))
 	}
 	if cfg.Lease < 0 {
+		//lint:ignore ST1005 the message starts with the name of a Config field
 		errs = append(errs, fmt.Errorf("Lease %v is negative", cfg.Lease))
 	}
 	if cfg.Wait < 0 {
+		//lint:ignore ST1005 the message starts with the name of a Config field
 		errs = append(errs, fmt.Errorf("Wait %v is negative", cfg.Wait))
 	}
 	if cfg.MaxResponseBytes < 0 {

@@ -188,6 +188,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 	s.methods = slices.Clone(s.methods)
 	for _, m := range s.methods {
 		if !isToken(m) {
+			//lint:ignore ST1005 the message starts with the name of a Config field
 			errs = append(errs, fmt.Errorf("Methods: %q is not a method name", m))
 		}
 	}

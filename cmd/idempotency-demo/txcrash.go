@@ -124,5 +124,5 @@ func runTxCrashChild(dialect, dsn, table string) {
 		os.Exit(crashExit) // the process dies before the commit
 		return ledgerRow{}, nil
 	})
-	fail(errors.Join(errors.New("Do returned"), err))
+	fail(errors.Join(errors.New("the charge returned instead of crashing"), err))
 }

@@ -147,7 +147,8 @@ type (
 	embDeep2 struct{ embA }
 
 	tagNames struct {
-		Dash    int `json:"-"`
+		Dash int `json:"-"`
+		//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
 		Named   int `json:"-,"`
 		Punct   int `json:"a-b.c$"`
 		Empty   int `json:",omitempty"`
@@ -162,6 +163,7 @@ type (
 	// Names that encoding/json ignores for the Go name send the type to
 	// the slow path.
 	badTagQuote struct {
+		//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
 		A int `json:"a\"b"`
 	}
 	badTagSymbol struct {
@@ -224,6 +226,7 @@ type (
 		S string `json:"s"`
 	}
 	quotedIgnored struct {
+		//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
 		M map[string]int `json:"m,string"`
 	}
 

@@ -197,6 +197,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 		tx, err = c.inner.Begin() //nolint:staticcheck // the fallback database/sql uses
 	}
 	if err != nil {
@@ -214,6 +215,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	switch e := c.inner.(type) {
 	case driver.ExecerContext:
 		res, err = e.ExecContext(ctx, query, args)
+	//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 	case driver.Execer: //nolint:staticcheck // the fallback database/sql uses
 		vals, verr := values(args)
 		if verr != nil {
@@ -242,6 +244,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	switch q := c.inner.(type) {
 	case driver.QueryerContext:
 		rows, err = q.QueryContext(ctx, query, args)
+	//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 	case driver.Queryer: //nolint:staticcheck // the fallback database/sql uses
 		vals, verr := values(args)
 		if verr != nil {
@@ -319,12 +322,14 @@ func (s *stmt) NumInput() int { return s.inner.NumInput() }
 //nolint:staticcheck // driver.Stmt requires Exec; database/sql calls ExecContext.
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	s.conn.counter.statement("exec", s.query, named(args), true)
+	//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 	return s.inner.Exec(args) //nolint:staticcheck // forwarding the same method
 }
 
 //nolint:staticcheck // driver.Stmt requires Query; database/sql calls QueryContext.
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	s.conn.counter.statement("query", s.query, named(args), true)
+	//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 	return s.inner.Query(args) //nolint:staticcheck // forwarding the same method
 }
 
@@ -373,6 +378,7 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 			return err
 		}
 	}
+	//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 	cc, ok := s.inner.(driver.ColumnConverter) //nolint:staticcheck // go-sql-driver/mysql still has one
 	if !ok {
 		return driver.ErrSkip
@@ -381,6 +387,8 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 }
 
 // convertColumn is database/sql's ccChecker.
+//
+//lint:ignore SA1019 the wrapper forwards the deprecated interfaces that drivers still implement, as database/sql does
 func convertColumn(cc driver.ColumnConverter, want int, nv *driver.NamedValue) error { //nolint:staticcheck // see above
 	index := nv.Ordinal - 1
 	if want >= 0 && want <= index {

@@ -99,8 +99,9 @@ type order struct {
 	NotePtr   **string             `json:"note_ptr,omitempty"`
 	Paid      bool                 `json:"paid"`
 	Hidden    string               `json:"-"`
-	Dash      string               `json:"-,"`
-	secret    string
+	//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
+	Dash   string `json:"-,"`
+	secret string
 }
 
 // omitting has omitempty and omitzero fields of every kind, so that Marshal
@@ -164,8 +165,9 @@ type oddNames struct {
 	Upper int    `json:"A"`
 	K     int    `json:"k"`
 	S     int    `json:"s"`
-	Bad   int    `json:"bad\\name"`
-	Empty int    `json:""`
+	//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
+	Bad   int `json:"bad\\name"`
+	Empty int `json:""`
 }
 
 // recNode and recSlice nest as deep as their input.
@@ -970,6 +972,7 @@ func fallbackCases(t testing.TB) []decodeCase {
 		A int `json:"a"`
 		b int
 		C int `json:"-"`
+		//lint:ignore SA5008 a tag encoding/json accepts as it is; the test checks that the decoder reads it the same way
 		D int `json:"-,"`
 	}]("unexported-and-dash", `{"a":1,"b":2,"C":3,"-":4}`, `{"b":2}`, `{"C":3}`, `{"c":3}`, `{"D":4}`, `{"-":4,"-":5}`))
 	for _, s := range []string{`{"x":1,"y":2}`, `{"y":2}`, `{"A":1,"B":"b","C":3}`, `{"X":1}`} {
@@ -1400,6 +1403,7 @@ func TestFastDeclinesWhatEncodingJSONTreatsSpecially(t *testing.T) {
 	if fast([]byte(`"2024-06-10T12:34:56Z"`), nTimePtr(&tm)) || !tm.IsZero() {
 		t.Error("fast decoded a time into a named pointer to time.Time")
 	}
+	//lint:ignore SA9005 the test checks what encoding/json does with a struct of no exported fields
 	if err := Unmarshal([]byte(`"2024-06-10T12:34:56Z"`), nTimePtr(&tm)); !sameErr(err, json.Unmarshal([]byte(`"2024-06-10T12:34:56Z"`), nTimePtr(new(time.Time)))) {
 		t.Errorf("Unmarshal into a named pointer to time.Time: %v", err)
 	}
