@@ -72,18 +72,16 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	var errs []error
 	if cfg.TTL < 0 {
-		errs = append(errs, fmt.Errorf("TTL %v is negative", cfg.TTL))
+		errs = append(errs, fmt.Errorf("negative TTL %v", cfg.TTL))
 	}
 	if cfg.Lease < 0 {
-		//lint:ignore ST1005 the message starts with the name of a Config field
-		errs = append(errs, fmt.Errorf("Lease %v is negative", cfg.Lease))
+		errs = append(errs, fmt.Errorf("negative Lease %v", cfg.Lease))
 	}
 	if cfg.Wait < 0 {
-		//lint:ignore ST1005 the message starts with the name of a Config field
-		errs = append(errs, fmt.Errorf("Wait %v is negative", cfg.Wait))
+		errs = append(errs, fmt.Errorf("negative Wait %v", cfg.Wait))
 	}
 	if cfg.MaxResponseBytes < 0 {
-		errs = append(errs, fmt.Errorf("MaxResponseBytes %d is negative", cfg.MaxResponseBytes))
+		errs = append(errs, fmt.Errorf("negative MaxResponseBytes %d", cfg.MaxResponseBytes))
 	}
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("idempotency: invalid Config: %w", errors.Join(errs...))

@@ -188,8 +188,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 	s.methods = slices.Clone(s.methods)
 	for _, m := range s.methods {
 		if !isToken(m) {
-			//lint:ignore ST1005 the message starts with the name of a Config field
-			errs = append(errs, fmt.Errorf("Methods: %q is not a method name", m))
+			errs = append(errs, fmt.Errorf("not a method name in Methods: %q", m))
 		}
 	}
 	if s.header == "" {
@@ -226,13 +225,13 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 
 	switch {
 	case s.maxBody < 0:
-		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is negative", s.maxBody))
+		errs = append(errs, fmt.Errorf("negative MaxBodyBytes %d", s.maxBody))
 	case s.maxBody == 0:
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	switch {
 	case s.maxResponse < 0:
-		errs = append(errs, fmt.Errorf("MaxResponseBytes %d is negative", s.maxResponse))
+		errs = append(errs, fmt.Errorf("negative MaxResponseBytes %d", s.maxResponse))
 	case s.maxResponse == 0:
 		s.maxResponse = DefaultMaxResponseBytes
 	}
