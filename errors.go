@@ -20,9 +20,12 @@ var (
 
 	// ErrLeaseLost reports that this call no longer owned its claim, so its
 	// outcome was not recorded: another caller took the key over after the
-	// lease ran out, or renewals kept failing until the lease might run out
-	// (then fn's context is cancelled with this cause), or the completion
-	// found the claim gone. Another caller may run or have run fn.
+	// lease ran out, or the completion found the claim gone. Another caller
+	// may run or have run fn. It is also the cause with which fn's context
+	// is cancelled when renewals fail until the lease might run out; fn's
+	// value is then still recorded if the claim turns out to be this
+	// call's. For [TxManager] it reports a transaction that outlived
+	// Config.Lease and was rolled back.
 	ErrLeaseLost = errors.New("idempotency: lease lost: this call no longer owns the key; outcome not recorded")
 
 	// ErrNotRecorded reports that the function succeeded but its outcome

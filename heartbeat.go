@@ -14,11 +14,13 @@ import (
 // due, and then the heartbeat costs one timer instead of a goroutine that
 // must be scheduled once to start and once more to stop.
 type heartbeat struct {
-	mu      sync.Mutex
-	timer   *time.Timer
-	stopped bool
-	beating sync.WaitGroup // a renewal in progress
-	lost    atomic.Bool
+	mu          sync.Mutex
+	timer       *time.Timer
+	stopped     bool
+	lastRenewed time.Time // when the last successful renewal (or the claim) was sent
+	lease       time.Duration
+	beating     sync.WaitGroup // a renewal in progress
+	lost        atomic.Bool
 }
 
 // startHeartbeat renews lock every Lease/3. When a renewal finds the claim
@@ -28,14 +30,12 @@ type heartbeat struct {
 // finishing the work. Each renewal's deadline is capped at that give-up point,
 // so a hanging connection cannot push the cancellation past the lease.
 func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, claimedAt time.Time, cancel context.CancelCauseFunc) *heartbeat {
-	hb := &heartbeat{}
+	// lastRenewed is measured before the claim or renewal was sent, so the
+	// local estimate of the lease's end is never later than the store's.
+	hb := &heartbeat{lastRenewed: claimedAt, lease: m.core.cfg.Lease}
 	interval := max(m.core.cfg.Lease/3, time.Millisecond)
 	retry := max(interval/4, time.Millisecond)
-	// Measured before the claim was sent, so the local estimate of the
-	// lease's end is never later than the store's. Only beat uses it, and
-	// beats never overlap: each arms the next when it ends.
-	lastRenewed := claimedAt
-	giveUp := func() time.Time { return lastRenewed.Add(m.core.cfg.Lease - interval) }
+	giveUp := func() time.Time { return hb.leaseEnd().Add(-interval) }
 	beat := func() {
 		if !hb.begin() {
 			return
@@ -51,7 +51,7 @@ func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, clai
 		rcancel()
 		switch {
 		case err == nil:
-			lastRenewed = sent
+			hb.renewed(sent)
 			hb.rearm(interval)
 		case errors.Is(err, ErrLeaseLost):
 			m.core.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
@@ -90,6 +90,21 @@ func (hb *heartbeat) rearm(d time.Duration) {
 	if !hb.stopped {
 		hb.timer.Reset(d)
 	}
+}
+
+// renewed records a successful renewal sent at sent.
+func (hb *heartbeat) renewed(sent time.Time) {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	hb.lastRenewed = sent
+}
+
+// leaseEnd is the local estimate of when the claim's lease runs out on the
+// store's clock: never later than the store's own.
+func (hb *heartbeat) leaseEnd() time.Time {
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	return hb.lastRenewed.Add(hb.lease)
 }
 
 // isLost reports whether the heartbeat has given the claim up.

@@ -62,13 +62,25 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 //
 // When fn returns an error, the key is released so a retry runs fn again, and
 // Do returns that error unchanged; wrap it with [Permanent] to record it
-// instead. When fn panics, the key is released and the panic continues. When
-// the lease is lost while fn runs, fn's context is cancelled with cause
-// [ErrLeaseLost] and Do returns an error wrapping it. When the outcome cannot
-// be written, Do returns fn's value with an error wrapping [ErrNotRecorded].
-// Once fn has returned, its outcome is written even if ctx is cancelled: the
-// write keeps ctx's values and is bounded by min(Config.Lease, 5s) instead
-// (by nothing more than ctx, when ctx can never be cancelled).
+// instead. When fn panics, the key is released and the panic continues.
+//
+// When the lease is lost while fn runs (a renewal found the key taken over,
+// or renewals failed until the lease might run out), fn's context is
+// cancelled with cause [ErrLeaseLost]. If fn returns its value all the same,
+// Do still tries to record it: the write carries the claim's token, so it
+// succeeds only if the key is still this call's (as it is after an outage
+// that kept every other caller out too), and otherwise Do returns an error
+// wrapping ErrLeaseLost. If fn returns an error, Do returns it wrapped with
+// ErrLeaseLost.
+//
+// Once fn has returned, its outcome is written even if ctx is cancelled:
+// each attempt keeps ctx's values and is bounded by min(Config.Lease, 5s)
+// instead (by nothing more than ctx, when ctx can never be cancelled).
+// Failed attempts are retried, with backoff up to a second, for as long as
+// the claim's lease would hold (Config.Lease after its last renewal), since
+// until then no other caller can take the key: in a database outage Do may
+// take about that long to return. When the outcome still cannot be written,
+// Do returns fn's value with an error wrapping [ErrNotRecorded].
 //
 // Use [Manager.DoResult] to tell a replay from a first execution.
 func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Resp, error) {
@@ -132,6 +144,12 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 			TTL:         m.core.cfg.TTL,
 		})
 		if err != nil {
+			// The claim may have been written although its answer was
+			// lost (a cut connection, ctx cancelled while it waited):
+			// the row would hold the key for a whole lease under a
+			// token only this call knows. The release carries that
+			// token, so it removes that row and nothing else.
+			m.releaseLostClaim(ctx, lock)
 			return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 		}
 		if cr.Claimed {
@@ -172,12 +190,15 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	defer hb.stop()
 
 	res := Result[Resp]{Value: resp}
-	if hb.isLost() {
+	// A heartbeat that gave up (renewals failed, or found the claim taken
+	// over) cancelled fn, but fn may have finished anyway, and a claim
+	// whose renewals failed in an outage may well still be ours: the
+	// completion and the release below carry the token, so they change
+	// nothing if another caller owns the key now, and they say so.
+	if hb.isLost() && fnErr != nil {
 		hb.stop()
-		if fnErr != nil {
-			return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
-		}
-		return res, outcome{}, ErrLeaseLost
+		m.release(ctx, lock, "fn returned an error after the lease was given up")
+		return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
 	}
 
 	if fnErr != nil {
@@ -187,7 +208,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 			return res, outcome{}, fnErr
 		}
 		msg := []byte(fnErr.Error())
-		if err := m.complete(ctx, lock, StateFailed, msg); err != nil {
+		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd()); err != nil {
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
@@ -199,23 +220,28 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		m.release(ctx, lock, "response not recorded")
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
-	if err := m.complete(ctx, lock, StateCompleted, payload); err != nil {
+	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd()); err != nil {
 		return res, outcome{}, err
 	}
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
 }
 
-// Finishing writes are attempted a few times: the function's side effect has
-// happened, so losing its outcome is worse than a short delay.
+// Finishing writes are retried: the function's side effect has happened, so
+// losing its outcome is worse than a delay.
 const (
-	completeAttempts  = 4
-	completeBackoff   = 50 * time.Millisecond
-	writeTimeoutLimit = 5 * time.Second
+	completeAttempts   = 4 // at least, however soon the lease runs out
+	completeBackoff    = 50 * time.Millisecond
+	completeBackoffMax = time.Second
+	writeTimeoutLimit  = 5 * time.Second
 )
 
-// complete records the outcome, retrying transient failures briefly. It runs
-// even when ctx is cancelled: fn has already run.
-func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte) error {
+// complete records the outcome. It retries failures other than a lost claim
+// until the claim's lease would have run out (leaseEnd, the heartbeat's
+// estimate), and at least completeAttempts times: while the lease holds
+// nobody else can take the key, so an outage shorter than the lease loses
+// nothing, and a completion that comes too late changes nothing (it carries
+// the token) and says so. It runs even when ctx is cancelled: fn has run.
+func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd time.Time) error {
 	var err error
 	backoff := completeBackoff
 	for attempt := 1; ; attempt++ {
@@ -228,15 +254,26 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if errors.Is(err, ErrLeaseLost) {
 			return fmt.Errorf("idempotency: record outcome of key %q: %w", lock.Key, err)
 		}
-		if attempt == completeAttempts {
+		if attempt >= completeAttempts && time.Now().Add(backoff).After(leaseEnd) {
 			break
 		}
-		m.core.log.Warn("idempotency: recording outcome failed; retrying", "key", lock.Key, "attempt", attempt, "err", err)
+		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", "key", lock.Key, "attempt", attempt, "err", err)
 		time.Sleep(backoff)
-		backoff *= 2
+		backoff = min(backoff*2, completeBackoffMax)
 	}
 	m.core.log.Error("idempotency: outcome not recorded", "key", lock.Key, "err", err)
 	return fmt.Errorf("%w: key %q: %w", ErrNotRecorded, lock.Key, err)
+}
+
+// releaseLostClaim removes a claim whose answer was lost, if it was
+// written; usually it was not, so a release that finds nothing is not worth
+// a warning.
+func (m *Manager[Req, Resp]) releaseLostClaim(ctx context.Context, lock Lock) {
+	ctx, cancel := m.core.writeContext(ctx)
+	defer cancel()
+	if err := m.store.Release(ctx, lock); err != nil && !errors.Is(err, ErrLeaseLost) {
+		m.core.log.Debug("idempotency: release after a failed claim failed; the key is free once its lease runs out", "key", lock.Key, "err", err)
+	}
 }
 
 // release frees the key after fn failed; a failure only delays retries until
