@@ -15,9 +15,12 @@ const (
 	DefaultLease            = 30 * time.Second
 	DefaultMaxResponseBytes = 4 << 20
 
-	// MinLease is the shortest Config.Lease: the resolution of the
-	// coarsest store clock (SQLite's milliseconds).
-	MinLease = time.Millisecond
+	// MinLease is the shortest Config.Lease. A lease is renewed every
+	// Lease/3, and a renewal that takes longer than that gives the claim
+	// up, so a lease must be long against a round trip to the store: the
+	// default of 30s suits nearly everyone, and anything near MinLease
+	// suits only tests on a local database.
+	MinLease = 10 * time.Millisecond
 )
 
 // Config tunes a [Manager]. The zero value is usable: every field has a

@@ -316,7 +316,9 @@ func TestNewValidatesConfig(t *testing.T) {
 	cases := []idempotency.Config{
 		{TTL: -1}, {Lease: -time.Second}, {Wait: -1}, {MaxResponseBytes: -1},
 		{Namespace: "a\x00b"}, {Namespace: string(make([]byte, 256))}, {Namespace: "\xff"},
-		{Lease: 2},           // a forgotten unit: the heartbeat would tick every 0ns
+		{Lease: 2},                // a forgotten unit: the heartbeat would tick every 0ns
+		{Lease: time.Millisecond}, // shorter than a renewal's round trip: every call would give its lease up
+		{Lease: idempotency.MinLease - 1},
 		{TTL: math.MaxInt64}, // TTL+Lease would overflow into a negative expiry
 	}
 	for _, cfg := range cases {
@@ -329,5 +331,8 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 	if _, err := idempotency.New[string, string](s, idempotency.Config{}); err != nil {
 		t.Errorf("zero Config: %v", err)
+	}
+	if _, err := idempotency.New[string, string](s, idempotency.Config{Lease: idempotency.MinLease}); err != nil {
+		t.Errorf("Lease of MinLease: %v", err)
 	}
 }

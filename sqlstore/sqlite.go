@@ -16,5 +16,19 @@ func SQLiteDSN(path string) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	return "file:" + strings.ReplaceAll(path, "?", "%3F") + "?" + q.Encode()
+	return "file:" + sqliteURIPath(path) + "?" + q.Encode()
+}
+
+// uriEscaper escapes what SQLite's URI filenames give a meaning: %XX
+// escapes, the query and the fragment. Everything else is taken as it is.
+var uriEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
+// sqliteURIPath writes path as the path of a file: URI, so that SQLite opens
+// exactly that file.
+func sqliteURIPath(path string) string {
+	p := uriEscaper.Replace(path)
+	if strings.HasPrefix(p, "//") {
+		p = "//" + p // an empty authority: the path keeps its leading "//"
+	}
+	return p
 }
