@@ -11,43 +11,78 @@ import (
 // prepares it on each connection as needed. Without it go-sql-driver/mysql
 // prepares, executes and closes every parameterised query: two round trips
 // instead of one.
+//
+// A statement is prepared outside the cache's lock, so that a slow prepare
+// (a round trip, at cold start, perhaps to a busy server) holds up only the
+// calls that need the same statement.
 type stmtCache struct {
 	db *sql.DB
 	mu sync.RWMutex
-	m  map[string]*sql.Stmt
+	m  map[string]*stmtEntry
+}
+
+// stmtEntry is one statement, prepared or being prepared.
+type stmtEntry struct {
+	done chan struct{} // closed once st or err is set
+	st   *sql.Stmt
+	err  error
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.RLock()
-	st := c.m[query]
+	e := c.m[query]
 	c.mu.RUnlock()
-	if st != nil {
-		return st, nil
+	if e == nil {
+		c.mu.Lock()
+		if e = c.m[query]; e == nil {
+			e = &stmtEntry{done: make(chan struct{})}
+			if c.m == nil {
+				c.m = make(map[string]*stmtEntry)
+			}
+			c.m[query] = e
+			c.mu.Unlock()
+			return c.prepare(ctx, query, e)
+		}
+		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.m[query]; st != nil {
-		return st, nil
+	select {
+	case <-e.done:
+		return e.st, e.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
 	}
-	// Preparing fails while the table does not exist yet; nothing is
-	// cached then, so the next call tries again.
-	st, err := c.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if c.m == nil {
-		c.m = make(map[string]*sql.Stmt)
-	}
-	c.m[query] = st
-	return st, nil
 }
 
+// prepare prepares query for entry e, which the caller added. Preparing
+// fails while the table does not exist yet; the entry is then removed, so
+// the next call tries again.
+func (c *stmtCache) prepare(ctx context.Context, query string, e *stmtEntry) (*sql.Stmt, error) {
+	e.st, e.err = c.db.PrepareContext(ctx, query)
+	if e.err != nil {
+		c.mu.Lock()
+		if c.m[query] == e {
+			delete(c.m, query)
+		}
+		c.mu.Unlock()
+	}
+	close(e.done)
+	return e.st, e.err
+}
+
+// close closes the prepared statements. A statement still being prepared
+// is left to its preparer, and dropped from the cache.
 func (c *stmtCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	for q, st := range c.m {
-		errs = append(errs, st.Close())
+	for q, e := range c.m {
+		select {
+		case <-e.done:
+			if e.st != nil {
+				errs = append(errs, e.st.Close())
+			}
+		default:
+		}
 		delete(c.m, q)
 	}
 	return errors.Join(errs...)
