@@ -116,7 +116,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // outcome decides whether the handler's response is recorded. An error
 // keeps it from being recorded and releases the key.
 func (h *handler) outcome(rec *recorder) (recordedResponse, error) {
-	rec.settle()
+	rec.settle(nil)
 	switch {
 	case rec.over:
 		return recordedResponse{}, errResponseLarge

@@ -82,16 +82,19 @@ func (rec *recorder) Write(p []byte) (int, error) {
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK)
 	}
+	if len(p) == 0 { // as net/http: an empty write succeeds, whatever the status
+		return 0, nil
+	}
 	if !bodyAllowedForStatus(rec.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if !rec.committed && rec.body.Len()+len(p) <= rec.limit {
 		return rec.body.Write(p)
 	}
-	rec.keep(p)
 	if !rec.committed {
-		rec.commit()
+		rec.commitWith(p)
 	}
+	rec.keep(p)
 	return rec.w.Write(p)
 }
 
@@ -103,6 +106,7 @@ func (rec *recorder) keep(p []byte) {
 	}
 	if rec.body.Len()+len(p) > rec.limit {
 		rec.over = true
+		rec.body = bytes.Buffer{}
 		return
 	}
 	rec.body.Write(p)
@@ -114,7 +118,7 @@ func (rec *recorder) FlushError() error {
 		if rec.status == 0 {
 			rec.WriteHeader(http.StatusOK)
 		}
-		rec.commit()
+		rec.commitWith(nil)
 	}
 	return http.NewResponseController(rec.w).Flush()
 }
@@ -131,29 +135,28 @@ func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // reaches its deadlines and full-duplex setting.
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.w }
 
-// commit sends the status, headers and buffered body to the client. The
-// buffer is kept: it is the start of what will be recorded (when rec.over
-// has not been set).
-func (rec *recorder) commit() {
+// commitWith sends the status, headers and buffered body to the client,
+// before next, the write that made it commit (nil for a flush), which the
+// caller sends. The buffer is kept: it is the start of what will be
+// recorded.
+func (rec *recorder) commitWith(next []byte) {
 	rec.committed = true
-	rec.settle()
+	rec.settle(next)
 	replaceHeader(rec.w.Header(), rec.final)
 	rec.w.WriteHeader(rec.status)
 	if rec.body.Len() > 0 {
 		_, _ = rec.w.Write(rec.body.Bytes()) // a failure shows again on the handler's next write
-	}
-	if rec.over {
-		rec.body = bytes.Buffer{}
 	}
 }
 
 // settle makes the response's final form explicit, as net/http would make
 // it when it sends the headers, so the recorded response replays byte for
 // byte: a 200 when the handler wrote nothing, and a Content-Type. net/http
-// sniffs a missing Content-Type from the first bytes it sends; a replay
-// sends the body at once, so the sniffed type (or, when nothing was
-// buffered to sniff, an explicit "no Content-Type") is fixed here.
-func (rec *recorder) settle() {
+// sniffs a missing Content-Type from the first bytes it sends (the buffered
+// body, or else next, the write about to be sent); a replay sends the body
+// at once, so the sniffed type (or, when there is nothing to sniff, an
+// explicit "no Content-Type") is fixed here.
+func (rec *recorder) settle(next []byte) {
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK)
 	}
@@ -165,6 +168,8 @@ func (rec *recorder) settle() {
 	switch {
 	case rec.body.Len() > 0:
 		h.Set("Content-Type", http.DetectContentType(rec.body.Bytes()))
+	case len(next) > 0:
+		h.Set("Content-Type", http.DetectContentType(next))
 	case rec.committed:
 		h["Content-Type"] = nil
 	}
@@ -175,7 +180,7 @@ func (rec *recorder) finish() {
 	if rec.committed {
 		return
 	}
-	rec.settle()
+	rec.settle(nil)
 	replaceHeader(rec.w.Header(), rec.final)
 	writeBuffered(rec.w, rec.method, rec.status, rec.body.Bytes())
 }

@@ -313,7 +313,9 @@ func TestCompletionFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		var logs logBuffer
-		srv := serve(t, s, idemhttp.Config{Logger: logs.Logger()}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The completion is retried while the lease holds: a short one
+		// keeps the test short.
+		srv := serve(t, s, idemhttp.Config{Logger: logs.Logger(), Lease: 300 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.Close()
 			db.Close() // the database is gone before the outcome is written
 			w.WriteHeader(http.StatusCreated)

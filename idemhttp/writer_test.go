@@ -201,3 +201,39 @@ func TestHeaderAfterWriteHeader(t *testing.T) {
 		}
 	})
 }
+
+// TestOverLimitFirstWriteIsSniffed: a handler's first write, already over
+// MaxResponseBytes and without a Content-Type, reaches the client with the
+// Content-Type net/http would sniff from it.
+func TestOverLimitFirstWriteIsSniffed(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		page := "<!DOCTYPE html><html><body>" + strings.Repeat("x", 8192) + "</body></html>"
+		srv := serve(t, s, idemhttp.Config{MaxResponseBytes: 4096}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, page)
+		}))
+		rep := send(t, srv, req{Key: "k", Body: "b"})
+		if rep.Body != page {
+			t.Fatalf("body of %d bytes, want the page of %d", len(rep.Body), len(page))
+		}
+		if got := rep.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type = %q, want what net/http sniffs, text/html; charset=utf-8", got)
+		}
+	})
+}
+
+// TestEmptyWriteWithoutBody: as with net/http, an empty write succeeds after
+// a status that has no body.
+func TestEmptyWriteWithoutBody(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		var n int
+		var werr error
+		srv := serve(t, s, idemhttp.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+			n, werr = w.Write(nil)
+		}))
+		rep := send(t, srv, req{Key: "k", Body: "b"})
+		if rep.Status != http.StatusNoContent || n != 0 || werr != nil {
+			t.Fatalf("status %d, Write(nil) = %d, %v; want 204 and 0, nil", rep.Status, n, werr)
+		}
+	})
+}
