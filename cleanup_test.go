@@ -672,8 +672,9 @@ func tokenOf(t *testing.T, f *testdb.Fixture, db *sqlx.DB, ns, key string) strin
 	return tok
 }
 
-// waitForLockWait returns once MySQL session conn waits for a row lock, or
-// once the pass has finished without waiting; it leaves done unread.
+// waitForLockWait returns once MySQL session conn waits for a row lock, and
+// fails the test when the pass finished without waiting: then it did not
+// meet the situation it is there to test. It leaves done unread.
 func waitForLockWait(t *testing.T, ctx context.Context, db *sqlx.DB, conn int64, done chan passResult) {
 	t.Helper()
 	for {
@@ -688,8 +689,7 @@ func waitForLockWait(t *testing.T, ctx context.Context, db *sqlx.DB, conn int64,
 		// InnoDB refreshes INNODB_TRX only when it was not read for 100ms.
 		time.Sleep(150 * time.Millisecond)
 		if len(done) > 0 {
-			t.Log("the DELETE finished without waiting for the takeover's lock")
-			return
+			t.Fatal("the DELETE finished without waiting for the takeover's lock: the re-check of expiry was not exercised")
 		}
 	}
 }

@@ -104,9 +104,22 @@ func TestWaitAcrossProcessesReplaysOutcome(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		t.Parallel()
 		f := testdb.NewFixture(t, b)
-		// Two pools stand for two processes.
+		// Two pools stand for two processes. The waiter's store says when
+		// it has seen the key in progress: only then is the first call let
+		// go, so the waiter really waits across processes.
 		a := newManager[charge, receipt](t, f.Store(t), idempotency.Config{})
-		other := newManager[charge, receipt](t, f.Store(t), idempotency.Config{Wait: time.Minute})
+		otherStore := f.Store(t)
+		sawInProgress := make(chan struct{})
+		var once sync.Once
+		watched := &hookStore{Store: otherStore}
+		watched.claim = func(ctx context.Context, r idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
+			cr, err := otherStore.Claim(ctx, r)
+			if err == nil && !cr.Claimed && cr.Record.State == idempotency.StateProcessing {
+				once.Do(func() { close(sawInProgress) })
+			}
+			return cr, err
+		}
+		other := newManager[charge, receipt](t, watched, idempotency.Config{Wait: time.Minute})
 		ctx := context.Background()
 		started, release := make(chan struct{}), make(chan struct{})
 		done := make(chan error)
@@ -130,6 +143,7 @@ func TestWaitAcrossProcessesReplaysOutcome(t *testing.T) {
 			}
 			waiter <- r
 		}()
+		<-sawInProgress
 		close(release)
 		if err := <-done; err != nil {
 			t.Fatal(err)
