@@ -47,16 +47,18 @@ func checkCall[Req any](key string, req Req, fnIsNil bool) (string, error) {
 	return fp, nil
 }
 
-// shareFlight runs lead as the leader of the in-process flight for key and
-// fp, or waits for that flight's leader and replays its outcome, so that
-// duplicates in one process wait on a channel rather than on the store.
+// shareFlight runs lead as the leader of the in-process flight id, or waits
+// for that flight's leader and replays its outcome, so that duplicates in
+// one process wait on a channel rather than on the store. fp is the
+// caller's request: a follower of a flight for another request of the same
+// key gets [ErrRequestMismatch] once that request's outcome is settled.
 // lead calls claimed once it holds the key. A follower whose deadline is
 // zero does not wait for fn: it gets [ErrInProgress] as soon as the leader
 // holds the key, and the leader's replay if it finds the key finished.
-func (c *core[Resp]) shareFlight(ctx context.Context, key, fp string, deadline time.Time,
+func (c *core[Resp]) shareFlight(ctx context.Context, id, fp string, deadline time.Time,
 	lead func(ctx context.Context, claimed func()) (Result[Resp], outcome, error)) (Result[Resp], error) {
 	for {
-		f, leader := c.flights.join(key, fp)
+		f, leader := c.flights.join(id, fp)
 		if leader {
 			return c.leadFlight(ctx, f, lead)
 		}
@@ -69,11 +71,16 @@ func (c *core[Resp]) shareFlight(ctx context.Context, key, fp string, deadline t
 		if err != nil {
 			return Result[Resp]{}, err
 		}
-		if f.out.settled {
+		switch {
+		case f.out.settled && f.fp == fp:
 			return c.replay(f.out)
+		case f.out.settled && !f.out.mismatch:
+			// The key's outcome belongs to the leader's request.
+			return Result[Resp]{}, ErrRequestMismatch
 		}
-		// The leader ended without an outcome to share (fn failed, or it
-		// gave up waiting): try again, perhaps as the new leader.
+		// The leader ended without an outcome to share (fn failed, it
+		// gave up waiting, or its outcome says nothing about this
+		// request): try again, perhaps as the new leader.
 	}
 }
 

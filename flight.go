@@ -14,6 +14,7 @@ type outcome struct {
 // flight is one in-process execution that duplicates wait on.
 type flight struct {
 	id   string
+	fp   string // the leader's request
 	done chan struct{}
 	out  outcome // written by the leader before done is closed
 
@@ -32,18 +33,19 @@ func (f *flight) claimed() {
 	}
 }
 
-// flightGroup tracks in-process executions by key and fingerprint, so that
-// duplicates in one process share one execution without polling the store.
-// Its zero value is ready to use.
+// flightGroup tracks in-process executions, so that duplicates in one
+// process share one execution without polling the store. A flight's id is
+// chosen by its user: Manager keys flights by key and request, TxManager by
+// key alone. Its zero value is ready to use.
 type flightGroup struct {
 	mu      sync.Mutex
 	flights map[string]*flight
 	onJoin  func() // test hook: called when a duplicate joins a flight
 }
 
-// join returns the flight for key and fp and whether the caller leads it.
-func (g *flightGroup) join(key, fp string) (*flight, bool) {
-	id := key + "\x00" + fp // keys never contain NUL
+// join returns the flight id and whether the caller, whose request is fp,
+// leads it.
+func (g *flightGroup) join(id, fp string) (*flight, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f, ok := g.flights[id]; ok {
@@ -55,7 +57,7 @@ func (g *flightGroup) join(key, fp string) (*flight, bool) {
 	if g.flights == nil {
 		g.flights = make(map[string]*flight)
 	}
-	f := &flight{id: id, done: make(chan struct{}), running: make(chan struct{})}
+	f := &flight{id: id, fp: fp, done: make(chan struct{}), running: make(chan struct{})}
 	g.flights[id] = f
 	return f, true
 }

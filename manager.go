@@ -117,7 +117,8 @@ type call[Req, Resp any] struct {
 // leads one, so duplicates in one process wait on a channel rather than on
 // the store.
 func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
-	return c.m.core.shareFlight(ctx, c.key, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
+	id := c.key + "\x00" + c.fp // keys never contain NUL
+	return c.m.core.shareFlight(ctx, id, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
 		return c.attempt(ctx)
 	})
 }

@@ -94,10 +94,12 @@ func (m *TxManager[Req, Resp, Tx]) DoResult(ctx context.Context, key string, req
 }
 
 // DoIn is [TxManager.Do] inside the caller's transaction tx, for a request
-// whose other writes are already in tx. The claim, fn's writes and the
-// outcome are made behind a savepoint in tx; the library never commits or
-// rolls back tx itself:
+// whose other writes are already in tx. The library never commits or rolls
+// back tx itself:
 //
+//   - A finished key is replayed from a plain read in tx, which locks
+//     nothing. Otherwise the claim, fn's writes and the outcome are made
+//     behind a savepoint in tx.
 //   - fn succeeds: its writes and the outcome stay in tx, and become
 //     visible (and replayable) when the caller commits tx. If the caller
 //     rolls back tx, nothing happened and the key is free.
@@ -107,16 +109,22 @@ func (m *TxManager[Req, Resp, Tx]) DoResult(ctx context.Context, key string, req
 //   - A failure of tx as a whole (a serialization failure, a deadlock) is
 //     returned, wrapped, for the caller to retry its transaction: DoIn
 //     cannot run the caller's earlier statements again. In a PostgreSQL
-//     REPEATABLE READ or SERIALIZABLE transaction whose snapshot predates
-//     another call's commit of the same key, the claim fails this way
-//     (SQLSTATE 40001).
+//     REPEATABLE READ or SERIALIZABLE transaction, or an SQLite one that
+//     has read, whose snapshot predates another call's commit of the same
+//     key, the claim fails this way.
 //   - Duplicates in this process wait for DoIn's flight but cannot share an
 //     outcome that the caller has not committed; they see the key in
-//     progress until the caller commits.
+//     progress until the caller commits. On MySQL a duplicate from another
+//     process that arrives after DoIn returned waits on the new row's lock
+//     until the caller commits or rolls back.
 //
-// Config.Lease bounds fn (its context is cancelled past it, and DoIn then
-// rolls back to the savepoint and returns [ErrLeaseLost]) but not the
-// caller's transaction, which the caller bounds.
+// DoIn uses only tx, never another connection of the pool, so it works when
+// the caller holds the pool's last connection. Config.Lease bounds fn: its
+// context is cancelled past it, and DoIn rolls back to the savepoint and
+// returns [ErrLeaseLost]. It does not bound tx, which the caller bounds; but
+// pgx, lib/pq and go-sql-driver/mysql close the connection when a running
+// statement's context is cancelled, and with it tx, so choose a Lease longer
+// than fn ever needs.
 func (m *TxManager[Req, Resp, Tx]) DoIn(ctx context.Context, tx Tx, key string, req Req, fn func(ctx context.Context, tx Tx, req Req) (Resp, error)) (Resp, error) {
 	r, err := m.DoInResult(ctx, tx, key, req, fn)
 	return r.Value, err
@@ -137,9 +145,10 @@ func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer T
 	if m.core.cfg.Wait > 0 {
 		c.deadline = time.Now().Add(m.core.cfg.Wait)
 	}
-	// Always through the flight, also without Wait: an in-process
-	// duplicate must not reach the database, where on SQLite it would wait
-	// for the first call's transaction instead of failing at once.
+	// Always through the flight, keyed by key alone and also without
+	// Wait: an in-process duplicate, whatever its request, must not reach
+	// the database, where on SQLite it would wait for the first call's
+	// transaction instead of failing at once.
 	return m.core.shareFlight(ctx, key, fp, c.deadline, c.attempt)
 }
 
@@ -232,6 +241,9 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 		return Result[Resp]{}, outcome{}, finished, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 	case !cr.Claimed:
 		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
+			if c.joined {
+				out = outcome{} // read in the caller's transaction: maybe its own, uncommitted
+			}
 			return res, out, finished, err
 		}
 		return Result[Resp]{}, outcome{}, waitThenRetry, nil
@@ -257,10 +269,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 
 	if leaseRanOut(txCtx) {
 		c.rollback(ctx, claim, "the lease ran out")
-		if fnErr != nil {
-			return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back (fn returned: %w)", ErrLeaseLost, fnErr)
-		}
-		return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease and was rolled back", ErrLeaseLost)
+		return res, outcome{}, finished, c.leaseLost(fnErr)
 	}
 	if fnErr != nil {
 		c.rollback(ctx, claim, "fn returned an error")
@@ -284,19 +293,24 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 	}
 	if err := claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL); err != nil {
 		c.rollback(ctx, claim, "outcome not written")
-		if c.retryable(err) {
-			return res, outcome{}, runAgain, err
-		}
-		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
-	}
-	if err := claim.Commit(txCtx); err != nil {
 		switch {
 		case c.retryable(err):
 			return res, outcome{}, runAgain, err
 		case leaseRanOut(txCtx):
-			return res, outcome{}, finished, fmt.Errorf("%w: the transaction outlived Config.Lease before it committed: %w", ErrLeaseLost, err)
-		case c.joined:
+			return res, outcome{}, finished, c.leaseLost(err)
+		}
+		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
+	}
+	if err := claim.Commit(txCtx); err != nil {
+		if c.joined { // the caller's transaction must not keep what DoIn reports as failed
 			c.rollback(ctx, claim, "savepoint not released")
+		}
+		switch {
+		case c.retryable(err):
+			return res, outcome{}, runAgain, err
+		case leaseRanOut(txCtx):
+			return res, outcome{}, finished, c.leaseLost(err)
+		case c.joined:
 			return res, outcome{}, finished, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err)
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err)
@@ -354,6 +368,21 @@ func (c *txCall[Req, Resp, Tx]) rollback(ctx context.Context, claim ClaimedTx[Tx
 	if err := claim.Rollback(rctx); err != nil {
 		c.m.core.log.Warn("idempotency: rollback failed", "key", c.key, "why", why, "err", err)
 	}
+}
+
+// leaseLost is the error of a call whose lease ran out, wrapping cause when
+// there is one.
+func (c *txCall[Req, Resp, Tx]) leaseLost(cause error) error {
+	what := "the transaction outlived Config.Lease and was rolled back"
+	if c.joined {
+		// A driver whose statement is cancelled may close the connection,
+		// and the caller's transaction with it.
+		what = "fn outlived Config.Lease; rolled back to the savepoint (if a statement of fn's was cancelled, the driver may have closed the connection and the caller's transaction with it)"
+	}
+	if cause != nil {
+		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, what, cause)
+	}
+	return fmt.Errorf("%w: %s", ErrLeaseLost, what)
 }
 
 // retryable reports whether the transaction failed as a whole and may be

@@ -44,9 +44,11 @@ type TxStore[Tx any] interface {
 	// a savepoint, and otherwise answers as BeginTx. It never commits or
 	// rolls back tx: the claim's Commit and Rollback release or roll back
 	// to the savepoint, and whether anything persists is decided when the
-	// caller commits or rolls back tx. A failed JoinTx leaves tx as it was.
-	// The claim's Context ends req.Lease after JoinTx began, but tx lives
-	// as long as its caller keeps it.
+	// caller commits or rolls back tx. A failed JoinTx leaves tx as it was
+	// (save that on PostgreSQL a failed statement aborts the transaction).
+	// It must use no connection but tx's: the caller may hold the pool's
+	// last one. The claim's Context ends req.Lease after JoinTx began, but
+	// tx lives as long as its caller keeps it.
 	JoinTx(ctx context.Context, tx Tx, req ClaimRequest) (ClaimedTx[Tx], ClaimResult, error)
 
 	// RetryableTx reports whether err (from the store or from the

@@ -68,7 +68,8 @@
 //	operation              statements
 //	new key                BEGIN, INSERT (claim), fn's own, UPDATE (outcome), COMMIT
 //	replay, reading first  1 SELECT by primary key, no transaction
-//	DoIn                   SAVEPOINT, as a new key, RELEASE SAVEPOINT
+//	DoIn, new key          SELECT, SAVEPOINT, as a new key, RELEASE SAVEPOINT
+//	DoIn, replay           1 SELECT by primary key in the caller's transaction
 //
 // An uncommitted claim would make a rival's insert of the same key wait for
 // as long as the function runs. The claim's INSERT takes a lock on the key

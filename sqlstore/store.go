@@ -240,6 +240,15 @@ func (s *Store) writeFirst(ctx context.Context, req idempotency.ClaimRequest, le
 
 // read looks the key up with a plain read by primary key.
 func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimStep, error) {
+	return s.readRecord(ctx, req, s.queryRow)
+}
+
+// rowQuerier runs a query that returns one row, on the pool or in a
+// transaction.
+type rowQuerier func(ctx context.Context, query string, args []any, dest ...any) error
+
+// readRecord looks the key up with a plain read by primary key through q.
+func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q rowQuerier) (claimStep, error) {
 	var (
 		st              claimStep
 		expired, lapsed bool
@@ -247,7 +256,7 @@ func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimSt
 	var err error
 	if s.dialect == SQLite {
 		var expiresAt, lockedUntil int64
-		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
+		err = q(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
 			&st.State, &st.Fingerprint, &st.Payload, &expiresAt, &lockedUntil)
 		// Read after the row, so that a record that expired while the
 		// statement waited for a connection is not replayed. A lease
@@ -256,7 +265,7 @@ func (s *Store) read(ctx context.Context, req idempotency.ClaimRequest) (claimSt
 		now := time.Now().UnixMilli()
 		expired, lapsed = expiresAt <= now, lockedUntil <= now
 	} else {
-		err = s.queryRow(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
+		err = q(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
 			&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
 	}
 	if errors.Is(err, sql.ErrNoRows) {

@@ -32,10 +32,13 @@ func (s *Store) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idem
 	return s.claimTx(ctx, nil, req)
 }
 
-// JoinTx implements [idempotency.TxStore.JoinTx]: it claims req's key in
-// tx behind a savepoint, for [idempotency.TxManager.DoIn]. On MySQL the
-// key's named lock is released when the claim ends, so a duplicate arriving
-// between the end of DoIn and the caller's commit waits for that commit.
+// JoinTx implements [idempotency.TxStore.JoinTx] for
+// [idempotency.TxManager.DoIn]: a plain read in tx answers a finished key;
+// otherwise it claims the key in tx behind a savepoint. It uses no other
+// connection of the pool. On MySQL the key's named lock is released when
+// the claim ends, and InnoDB keeps the new row locked until tx ends: a
+// duplicate arriving between the end of DoIn and the caller's commit waits
+// for that commit.
 func (s *Store) JoinTx(ctx context.Context, tx *sqlx.Tx, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
 	if tx == nil {
 		return nil, idempotency.ClaimResult{}, errors.New("sqlstore: JoinTx: tx is nil; use TxManager.Do to have the store open a transaction")
@@ -61,11 +64,13 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 	if err := checkClaim(req); err != nil {
 		return nil, idempotency.ClaimResult{}, err
 	}
+	if outer != nil {
+		return s.joinTx(ctx, outer, req)
+	}
 	observed := false
 	if s.plan.readFirst() {
 		// Outside the transaction: a finished record is final, and reading
-		// it this way writes nothing, locks nothing and sees the latest
-		// commit whatever the caller's snapshot.
+		// it this way writes nothing and locks nothing.
 		st, err := s.read(ctx, req)
 		if err != nil {
 			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
@@ -76,22 +81,55 @@ func (s *Store) claimTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Cla
 			return nil, idempotency.ClaimResult{Record: st.Record}, nil
 		}
 	}
-	if outer == nil {
-		if err := s.prepareTx(ctx); err != nil {
-			return nil, idempotency.ClaimResult{}, s.wrap("claim: prepare", err)
-		}
+	if err := s.prepareTx(ctx); err != nil {
+		return nil, idempotency.ClaimResult{}, s.wrap("claim: prepare", err)
 	}
-	c, err := s.open(ctx, outer, req)
-	if err != nil {
+	c := s.newClaim(ctx, req)
+	if err := c.begin(ctx); err != nil {
+		c.cancel()
 		return nil, idempotency.ClaimResult{}, s.wrap("claim: begin", err)
 	}
-	claimed, rec, err := c.claim(c.ctx, req, !observed)
+	return c.finishClaim(ctx, req, !observed)
+}
+
+// joinTx claims req's key in the caller's transaction. It never uses the
+// pool: the caller holds a connection already, perhaps the pool's last. A
+// plain read in the transaction answers a replay without taking a lock; only
+// a key it does not find finished is claimed behind a savepoint.
+func (s *Store) joinTx(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	c := s.newClaim(ctx, req)
+	c.tx = outer
+	c.unprepared = !s.txPrepared.Load()
+	st, err := s.readRecord(c.ctx, req, c.queryRow)
+	if err != nil {
+		c.cancel()
+		return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+	}
+	// Only a finished record is final: a processing one may have finished
+	// since the caller's snapshot was taken, which the locking read of the
+	// claim sees.
+	if st.found && !st.claimable && st.State != idempotency.StateProcessing {
+		c.cancel()
+		return nil, idempotency.ClaimResult{Record: st.Record}, nil
+	}
+	c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
+	if _, err := outer.ExecContext(c.ctx, "SAVEPOINT "+c.savepoint); err != nil {
+		c.cancel()
+		return nil, idempotency.ClaimResult{}, s.wrap("claim: savepoint", err)
+	}
+	return c.finishClaim(ctx, req, false)
+}
+
+// finishClaim claims the key in the claim's open transaction, and ends the
+// claim again when it cannot.
+func (c *txClaim) finishClaim(ctx context.Context, req idempotency.ClaimRequest, observe bool) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	claimed, rec, err := c.claim(c.ctx, req, observe)
 	if err != nil || !claimed {
 		if rerr := c.Rollback(ctx); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		if err != nil {
-			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+			return nil, idempotency.ClaimResult{}, c.s.wrap("claim", err)
 		}
 		return nil, idempotency.ClaimResult{Record: rec}, nil
 	}
@@ -120,57 +158,56 @@ func (s *Store) prepareTx(ctx context.Context) error {
 	return nil
 }
 
-// open begins the claim's transaction, or sets its savepoint in outer. The
-// claim's context, and a transaction it begins, end when the lease runs
+// newClaim returns a claim of req whose context ends when the lease runs
 // out.
-func (s *Store) open(ctx context.Context, outer *sqlx.Tx, req idempotency.ClaimRequest) (c *txClaim, err error) {
-	c = &txClaim{
+func (s *Store) newClaim(ctx context.Context, req idempotency.ClaimRequest) *txClaim {
+	c := &txClaim{
 		s:    s,
 		lock: idempotency.Lock{Namespace: req.Namespace, Key: req.Key, Token: req.Token},
 	}
-	c.ctx, c.cancel = context.WithDeadlineCause(ctx, time.Now().Add(req.Lease), idempotency.ErrLeaseLost)
-	defer func() {
-		if err != nil {
-			c.cancel()
-		}
-	}()
-	ctx = c.ctx
+	c.leaseEnd = time.Now().Add(req.Lease)
+	c.ctx, c.cancel = context.WithDeadlineCause(ctx, c.leaseEnd, idempotency.ErrLeaseLost)
 	switch s.dialect {
 	case Postgres:
 		c.pgLock = pgLockKey(s.table, req.Namespace, req.Key)
 	case MySQL:
 		c.lockName = mysqlLockName(s.table, req.Namespace, req.Key)
 	}
-	if outer != nil {
-		c.tx = outer
-		c.unprepared = !s.txPrepared.Load()
-		c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
-		if _, err := outer.ExecContext(ctx, "SAVEPOINT "+c.savepoint); err != nil {
-			return nil, err
-		}
-		return c, nil
-	}
 	c.idleTimeout = strconv.FormatInt(req.Lease.Milliseconds(), 10)
-	// The transaction runs on a connection pinned for the claim, so that
-	// MySQL's named lock, which outlives the transaction, can be released
-	// there after it. It is begun without ctx's cancellation: database/sql
-	// would roll it back from a goroutine of its own, which pgx cannot do
-	// with the cancelled context (it drops the connection instead, and the
-	// server frees the key whenever it notices). The claim rolls it back
-	// itself when its context ends, lease or cancellation, and an end of
-	// the claim waits for that rollback.
-	conn, err := s.db.Connx(ctx)
+	return c
+}
+
+// commitGrace bounds a COMMIT or ROLLBACK past the lease: long enough for
+// any healthy server, short enough that a hung one does not hold the
+// connection for good.
+const commitGrace = 5 * time.Second
+
+// begin opens the claim's own transaction, on a connection pinned for the
+// claim, so that MySQL's named lock, which outlives the transaction, can be
+// released there after it.
+//
+// The transaction's context does not end with ctx or the lease:
+// database/sql would then roll it back from a goroutine of its own, which
+// pgx cannot do with the ended context (it drops the connection instead,
+// and the server frees the key whenever it notices). The claim rolls it back
+// itself when its context ends, and an end of the claim waits for that
+// rollback. The transaction's context still ends commitGrace after the
+// lease, so that a COMMIT or ROLLBACK that hangs cannot hold it forever.
+func (c *txClaim) begin(ctx context.Context) error {
+	conn, err := c.s.db.Connx(c.ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	tx, err := conn.BeginTxx(context.WithoutCancel(ctx), nil)
+	tctx, tcancel := context.WithDeadline(context.WithoutCancel(ctx), c.leaseEnd.Add(commitGrace))
+	tx, err := conn.BeginTxx(tctx, nil)
 	if err != nil {
+		tcancel()
 		conn.Close()
-		return nil, err
+		return err
 	}
-	c.conn, c.tx = conn, tx
+	c.conn, c.tx, c.txCancel = conn, tx, tcancel
 	c.stopWatch = context.AfterFunc(c.ctx, func() { c.end(false) }) //nolint:errcheck // the claim's own end reports it
-	return c, nil
+	return nil
 }
 
 // end commits or rolls back the transaction BeginTx opened, once: the first
@@ -185,6 +222,7 @@ func (c *txClaim) end(commit bool) error {
 		}
 		c.committed = commit && c.endErr == nil
 		c.unpin()
+		c.txCancel()
 	})
 	if commit && !c.committed && c.endErr == nil {
 		return fmt.Errorf("transaction rolled back when its context ended: %w", context.Cause(c.ctx))
@@ -201,8 +239,10 @@ type txClaim struct {
 	ctx    context.Context // ends when the lease runs out or the claim ends
 	cancel context.CancelFunc
 
-	savepoint   string      // JoinTx: the savepoint before the claim; "" when the store opened tx
+	savepoint   string // JoinTx: the savepoint before the claim; "" when the store opened tx
+	leaseEnd    time.Time
 	conn        *sqlx.Conn  // BeginTx: the pinned connection of the transaction
+	txCancel    func()      // BeginTx: ends the transaction's own context
 	stopWatch   func() bool // BeginTx: stops the rollback when ctx ends
 	endOnce     sync.Once   // BeginTx: the transaction ends once
 	endErr      error
@@ -243,7 +283,18 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 	lease, expiry := s.dur(req.Lease), s.dur(req.Lease+req.TTL)
 	for range claimAttempts {
 		n, err := c.exec(ctx, c.insertQuery(), c.insertArgs(req, lease, expiry)...)
+		// MySQL's GET_LOCK in the insert may have taken the named lock
+		// whatever the statement then did: count it each time, since
+		// releasing a lock not held is a no-op and leaking one would make
+		// the key look in flight for as long as the connection lives.
+		c.tookLock()
 		if err != nil {
+			if isLockWait(err) {
+				// The insert waited for another transaction's row (or
+				// SQLite's writer) as long as the server lets it: that
+				// transaction holds the key.
+				return false, idempotency.Record{}, fmt.Errorf("%w: %w", inProgress(req.Key), err)
+			}
 			return false, idempotency.Record{}, err
 		}
 		if observe {
@@ -251,15 +302,11 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 			observe = false
 		}
 		if n == 1 {
-			c.tookLock()
 			return true, idempotency.Record{}, nil
 		}
 		st, held, err := c.inspect(ctx, req)
 		if err != nil {
 			return false, idempotency.Record{}, err
-		}
-		if held {
-			c.tookLock() // the insert took it, though it inserted nothing
 		}
 		switch {
 		case !st.found && held:
@@ -280,6 +327,34 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 		}
 	}
 	return false, idempotency.Record{}, fmt.Errorf("key %q did not settle after %d attempts under contention; retry", req.Key, claimAttempts)
+}
+
+// isLockWait reports a statement that waited for a lock as long as the
+// server allows: MySQL's lock wait timeout, SQLite's busy timeout. SQLite's
+// SQLITE_BUSY_SNAPSHOT is not one: a transaction whose snapshot is too old
+// to write must run again, like a serialization failure.
+func isLockWait(err error) bool {
+	switch errorCode(err) {
+	case "mysql:1205":
+		return true
+	case "sqlite:5", "sqlite:6":
+		return sqliteExtendedCode(err) != sqliteBusySnapshot
+	}
+	return false
+}
+
+// sqliteBusySnapshot is SQLITE_BUSY_SNAPSHOT.
+const sqliteBusySnapshot = 5 | 2<<8
+
+// sqliteExtendedCode returns modernc.org/sqlite's full result code in err,
+// or -1.
+func sqliteExtendedCode(err error) int {
+	for _, e := range chain(err) {
+		if c, ok := e.(interface{ Code() int }); ok {
+			return c.Code()
+		}
+	}
+	return -1
 }
 
 func (c *txClaim) insertQuery() string {
@@ -362,17 +437,12 @@ func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (cl
 // locked: a plain read finds it finished when the lock is a rival's replay
 // of a committed outcome; otherwise the key is in flight.
 func (c *txClaim) readFinished(ctx context.Context, req idempotency.ClaimRequest) (claimStep, bool, error) {
-	var (
-		st              claimStep
-		expired, lapsed bool
-	)
-	err := c.queryRow(ctx, c.s.q.selectRecord, []any{req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
-	if err == nil && st.State != idempotency.StateProcessing && !expired {
-		st.found = true
-		return st, false, nil
-	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	st, err := c.s.readRecord(ctx, req, c.queryRow)
+	if err != nil {
 		return claimStep{}, false, err
+	}
+	if st.found && !st.claimable && st.State != idempotency.StateProcessing {
+		return st, false, nil
 	}
 	return claimStep{}, false, inProgress(req.Key)
 }
@@ -435,11 +505,21 @@ func (c *txClaim) Commit(ctx context.Context) error {
 		}
 		return nil
 	}
-	_, err := c.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+c.savepoint)
-	if err != nil {
-		err = c.s.wrap("release savepoint", err)
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if _, err := c.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+c.savepoint); err != nil {
+		c.ended = false // the caller's Rollback rolls back to the savepoint
+		return c.s.wrap("release savepoint", err)
 	}
-	return errors.Join(err, c.unlock(ctx))
+	return c.unlock(ctx)
+}
+
+// cleanupContext is the context of the statements that end a claim in the
+// caller's transaction: they must run even when ctx has ended (the lease
+// ran out, the caller gave up), or the caller's transaction would keep the
+// claim, fn's writes or the key's lock. They are bounded by commitGrace.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), commitGrace)
 }
 
 // Rollback rolls back the transaction BeginTx opened, or rolls back to
@@ -458,6 +538,8 @@ func (c *txClaim) Rollback(ctx context.Context) error {
 		}
 		return nil
 	}
+	ctx, cancel := cleanupContext(ctx)
+	defer cancel()
 	_, err := c.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+c.savepoint)
 	if err == nil {
 		_, err = c.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+c.savepoint)

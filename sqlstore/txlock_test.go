@@ -63,6 +63,25 @@ func TestTxLocksEndWithTheClaim(t *testing.T) {
 				_, err := m.Do(ctx, key, costReq{}, ok)
 				return err
 			}},
+			{"replayed while another transaction share-locks the row", func(key string) error {
+				if _, err := m.Do(ctx, key, costReq{}, ok); err != nil {
+					return err
+				}
+				other, err := probe.BeginTxx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				defer other.Rollback()
+				lockRow := map[sqlstore.Dialect]string{sqlstore.MySQL: " LOCK IN SHARE MODE", sqlstore.Postgres: " FOR SHARE"}[b.Dialect]
+				var st int
+				if err := other.Get(&st, other.Rebind("SELECT state FROM "+f.Table+" WHERE namespace = ? AND idem_key = ?"+lockRow), "ns", key); err != nil {
+					return err
+				}
+				sqlstore.ForceClaimOrder(s, sqlstore.WriteFirst)
+				defer sqlstore.ForceClaimOrder(s, sqlstore.AdaptiveOrder)
+				_, err = m.Do(ctx, key, costReq{}, ok)
+				return err
+			}},
 			{"fn failed", func(key string) error {
 				_, err := m.Do(ctx, key, costReq{}, func(context.Context, *sqlx.Tx, costReq) (costResp, error) { return costResp{}, errBoom })
 				return wantErr(err, errBoom)
@@ -128,41 +147,53 @@ func wantErr(err, want error) error {
 func TestTxOnAPoolOfOne(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		t.Parallel()
-		f := testdb.NewFixture(t, b)
-		f.Store(t) // migrates
-		db := f.Open(t)
-		db.SetMaxOpenConns(1)
-		s, err := sqlstore.New(db, sqlstore.Config{Dialect: b.Dialect, Table: f.Table})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		m, err := idempotency.NewTx[costReq, costResp](s, idempotency.Config{Lease: 10 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx := context.Background()
-		ok := func(context.Context, *sqlx.Tx, costReq) (costResp, error) { return costResp{ID: "x"}, nil }
-		tx, err := db.BeginTxx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.DoIn(ctx, tx, "in", costReq{}, ok); err != nil {
-			t.Fatalf("DoIn, statements not yet prepared: %v", err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.Do(ctx, "do", costReq{}, ok); err != nil {
-			t.Fatalf("Do, statements not yet prepared: %v", err)
-		}
-		tx, err = db.BeginTxx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		if _, err := m.DoIn(ctx, tx, "in2", costReq{}, ok); err != nil {
-			t.Fatalf("DoIn, statements prepared: %v", err)
+		for _, order := range sqlstore.ClaimOrders {
+			t.Run(order.String(), func(t *testing.T) { testTxOnAPoolOfOne(t, b, order) })
 		}
 	})
+}
+
+func testTxOnAPoolOfOne(t *testing.T, b testdb.Backend, order sqlstore.ClaimOrder) {
+	f := testdb.NewFixture(t, b)
+	f.Store(t) // migrates
+	db := f.Open(t)
+	db.SetMaxOpenConns(1)
+	s, err := sqlstore.New(db, sqlstore.Config{Dialect: b.Dialect, Table: f.Table, ClaimOrder: order})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, err := idempotency.NewTx[costReq, costResp](s, idempotency.Config{Lease: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A claim that waits for a second connection waits until this
+	// deadline and fails.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ok := func(context.Context, *sqlx.Tx, costReq) (costResp, error) { return costResp{ID: "x"}, nil }
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DoIn(ctx, tx, "in", costReq{}, ok); err != nil {
+		t.Fatalf("DoIn, statements not yet prepared: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Do(ctx, "do", costReq{}, ok); err != nil {
+		t.Fatalf("Do, statements not yet prepared: %v", err)
+	}
+	tx, err = db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := m.DoIn(ctx, tx, "in2", costReq{}, ok); err != nil {
+		t.Fatalf("DoIn, statements prepared: %v", err)
+	}
+	if r, err := m.DoInResult(ctx, tx, "do", costReq{}, ok); err != nil || !r.Replayed {
+		t.Fatalf("DoIn replay = %+v, %v", r, err)
+	}
 }
