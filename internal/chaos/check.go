@@ -1,0 +1,255 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/idemkit/idempotency"
+)
+
+// Report is what a fault run found.
+type Report struct {
+	Fault  string
+	Faults int            // faults injected
+	Ops    int            // calls that finished
+	By     map[string]int // calls by result
+	Keys   int
+
+	// Duplicates counts keys whose fn ran to more than one committed
+	// effect. For TxManager the target is zero. For Manager, Explained
+	// counts those where the first run's outcome was provably lost (its
+	// worker was killed after fn's own commit, or its caller got
+	// ErrNotRecorded or ErrLeaseLost): the window Manager documents and
+	// TxManager closes.
+	Duplicates map[string]int
+	Explained  int
+	// Lost counts calls that were answered with a value other than the
+	// key's recorded outcome.
+	Lost int
+	// Stuck counts keys still claimed once the faults stopped that a call
+	// could not take over or replay within three leases.
+	Stuck int
+	// Unavailable is the longest a key left claimed by the faults took to
+	// answer a call after they stopped.
+	Unavailable time.Duration
+	// Linearizable reports porcupine's verdict on the calls' histories
+	// against a sequential model of one key.
+	Linearizable bool
+	Problems     []string
+}
+
+// OK reports whether the run met every target.
+func (r *Report) OK() bool {
+	return r.Duplicates["tx"] == 0 && r.Duplicates["do"] == r.Explained && r.Lost == 0 && r.Stuck == 0 && r.Linearizable
+}
+
+// Print writes the report as a table row and its problems.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d (%d explained) | %d | %d | %v | %v |\n",
+		r.Fault, r.Ops, r.Faults, r.Keys, r.Duplicates["tx"], r.Duplicates["do"], r.Explained, r.Lost, r.Stuck,
+		r.Unavailable.Round(time.Millisecond), r.Linearizable)
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, "  -", p)
+	}
+}
+
+// ReportHeader is the header of Print's table.
+const ReportHeader = "| fault | calls | faults | keys | TxManager duplicates | Manager duplicates | lost outcomes | stuck keys | longest unavailable | linearizable |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+
+type keyID struct{ ns, key string }
+
+type record struct {
+	state idempotency.State
+	value string
+}
+
+func (r *runner) check(ctx context.Context) (*Report, error) {
+	rep := &Report{Fault: r.cfg.Fault, Faults: r.faults, Ops: len(r.events), By: map[string]int{}, Duplicates: map[string]int{}}
+	records := map[keyID]record{}
+	rows, err := r.db.QueryxContext(ctx, "SELECT namespace, idem_key, state, payload FROM "+r.table)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var (
+			id      keyID
+			state   idempotency.State
+			payload []byte
+		)
+		if err := rows.Scan(&id.ns, &id.key, &state, &payload); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		rec := record{state: state}
+		if state == idempotency.StateCompleted {
+			_ = json.Unmarshal(payload, &rec.value)
+		}
+		records[id] = rec
+	}
+	rows.Close()
+	ledger := map[keyID][]string{}
+	lrows, err := r.db.QueryxContext(ctx, "SELECT ns, k, run FROM "+r.ledger)
+	if err != nil {
+		return nil, err
+	}
+	for lrows.Next() {
+		var id keyID
+		var run string
+		if err := lrows.Scan(&id.ns, &id.key, &run); err != nil {
+			lrows.Close()
+			return nil, err
+		}
+		ledger[id] = append(ledger[id], run)
+	}
+	lrows.Close()
+	events := map[keyID][]Event{}
+	for _, ev := range r.events {
+		rep.By[ev.Result]++
+		id := keyID{ev.NS, ev.Key}
+		events[id] = append(events[id], ev)
+	}
+
+	keys := map[keyID]bool{}
+	for id := range records {
+		keys[id] = true
+	}
+	for id := range ledger {
+		keys[id] = true
+	}
+	for id := range events {
+		keys[id] = true
+	}
+	rep.Keys = len(keys)
+	problem := func(format string, args ...any) {
+		if len(rep.Problems) < 20 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	for id := range keys {
+		rec, recorded := records[id]
+		runs := ledger[id]
+		completed := recorded && rec.state == idempotency.StateCompleted
+		switch id.ns {
+		case "tx":
+			// One commit: an outcome and exactly its one effect, or
+			// neither.
+			if completed && (len(runs) != 1 || runs[0] != rec.value) || !completed && len(runs) != 0 {
+				rep.Duplicates["tx"]++
+				problem("TxManager key %s: outcome %q (recorded %v), effects %q", id.key, rec.value, completed, runs)
+			}
+		case "do":
+			if len(runs) > 1 {
+				rep.Duplicates["do"]++
+				if r.explained(events[id], runs, rec.value) {
+					rep.Explained++
+				} else {
+					problem("Manager key %s: outcome %q, effects %q, with no lost outcome to explain them", id.key, rec.value, runs)
+				}
+			}
+		}
+		for _, ev := range events[id] {
+			if (ev.Result == ResultRan || ev.Result == ResultReplayed) && (!completed || ev.Value != rec.value) {
+				rep.Lost++
+				problem("%s key %s: a caller was answered %q (%s) but the recorded outcome is %q", id.ns, id.key, ev.Value, ev.Result, rec.value)
+			}
+		}
+		if recorded && rec.state == idempotency.StateProcessing {
+			took, err := r.recover(ctx, id.ns, id.key)
+			rep.Unavailable = max(rep.Unavailable, took)
+			if err != nil {
+				rep.Stuck++
+				problem("%s key %s still claimed after the faults: %v", id.ns, id.key, err)
+			}
+		}
+	}
+	rep.Linearizable = r.linearizable()
+	if !rep.Linearizable {
+		problem("the histories are not linearizable against the model of one key")
+	}
+	return rep, nil
+}
+
+// explained reports whether a Manager key's extra effects come from a run
+// whose outcome was provably lost: its worker was killed (its run never
+// answered anyone), or a caller got ErrNotRecorded or ErrLeaseLost.
+func (r *runner) explained(evs []Event, runs []string, recorded string) bool {
+	for _, ev := range evs {
+		if ev.Result == ResultNotRecorded || ev.Result == ResultLeaseLost {
+			return true
+		}
+	}
+	answered := map[string]bool{}
+	for _, ev := range evs {
+		answered[ev.Value] = true
+	}
+	for _, run := range runs {
+		if run == recorded || answered[run] {
+			continue
+		}
+		var worker int
+		if _, err := fmt.Sscanf(run, "w%d-", &worker); err == nil && r.killed[worker] {
+			return true
+		}
+	}
+	return false
+}
+
+// keyModel is one key as callers see it: no outcome yet, or one value that
+// every later answer with a value must repeat. Answers without a value
+// (in progress, not recorded, lease lost, errors) say nothing about it.
+var keyModel = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		by := map[string][]porcupine.Operation{}
+		var ids []string
+		for _, op := range history {
+			k := op.Input.(string)
+			if _, ok := by[k]; !ok {
+				ids = append(ids, k)
+			}
+			by[k] = append(by[k], op)
+		}
+		sort.Strings(ids)
+		out := make([][]porcupine.Operation, len(ids))
+		for i, k := range ids {
+			out[i] = by[k]
+		}
+		return out
+	},
+	Init: func() any { return "" },
+	Step: func(state, _, output any) (bool, any) {
+		s, v := state.(string), output.(string)
+		switch {
+		case v == "":
+			return true, s
+		case s == "":
+			return true, v
+		}
+		return s == v, s
+	},
+	Equal: func(a, b any) bool { return a == b },
+}
+
+func (r *runner) linearizable() bool {
+	ops := make([]porcupine.Operation, 0, len(r.events))
+	for _, ev := range r.events {
+		out := ""
+		if ev.Result == ResultRan || ev.Result == ResultReplayed {
+			out = ev.Value
+		}
+		ops = append(ops, porcupine.Operation{
+			ClientId: ev.Worker*1000 + ev.Goroutine,
+			Input:    strings.Join([]string{ev.NS, ev.Key}, "/"),
+			Call:     ev.Start,
+			Output:   out,
+			Return:   ev.End,
+		})
+	}
+	return porcupine.CheckOperations(keyModel, ops)
+}
