@@ -56,7 +56,7 @@ func TestFaults(t *testing.T) {
 				var log strings.Builder
 				rep, err := chaos.Run(context.Background(), chaos.Config{
 					Dialect: b.Dialect, Driver: b.Driver, DSN: b.DSN, Fault: fault,
-					Workers: 3, Goroutines: 8, Keys: 6, Duration: duration, Lease: time.Second, Seed: seed,
+					Workers: 3, Goroutines: 8, Keys: 30, Duration: duration, Lease: time.Second, Seed: seed,
 					Spawn: func(env []string) *exec.Cmd {
 						cmd := exec.Command(os.Args[0], "-test.run=^$")
 						cmd.Env = append(os.Environ(), env...)

@@ -25,7 +25,7 @@ import (
 // Fault kinds.
 const (
 	FaultReset   = "reset"   // every connection cut with a TCP reset, mid-statement
-	FaultStall   = "stall"   // every connection black-holed for longer than the lease
+	FaultStall   = "stall"   // one worker's connections black-holed for longer than the lease
 	FaultRestart = "restart" // the database server restarted
 	FaultKill    = "kill"    // a worker process killed with SIGKILL mid-call
 )
@@ -74,7 +74,9 @@ type runner struct {
 	store  *sqlstore.Store
 	table  string
 	ledger string
-	proxy  *Proxy
+	addr   string // the server's host:port
+
+	proxies map[int]*Proxy // each worker reaches the server through its own
 
 	mu      sync.Mutex
 	events  []Event
@@ -102,17 +104,14 @@ func (r *runner) setup(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE "+r.ledger+" (ns VARCHAR(8) NOT NULL, k VARCHAR(64) NOT NULL, run VARCHAR(64) NOT NULL)"); err != nil {
 		return err
 	}
-	addr, err := serverAddr(r.cfg.Dialect, r.cfg.DSN)
-	if err != nil {
-		return err
-	}
-	r.proxy, err = Listen(addr)
+	r.addr, err = serverAddr(r.cfg.Dialect, r.cfg.DSN)
+	r.proxies = map[int]*Proxy{}
 	return err
 }
 
 func (r *runner) cleanup() {
-	if r.proxy != nil {
-		r.proxy.Close()
+	for _, p := range r.proxies {
+		p.Close()
 	}
 	if r.db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -162,14 +161,19 @@ func (r *runner) load(ctx context.Context) error {
 
 // spawn starts a worker process that runs until until.
 func (r *runner) spawn(until time.Time) error {
+	proxy, err := Listen(r.addr)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	id := r.nextID
 	r.nextID++
+	r.proxies[id] = proxy
 	r.mu.Unlock()
 	wc := WorkerConfig{
-		ID: id, Dialect: r.cfg.Dialect, Driver: r.cfg.Driver, DSN: proxiedDSN(r.cfg.Dialect, r.cfg.DSN, r.proxy.Addr()),
+		ID: id, Dialect: r.cfg.Dialect, Driver: r.cfg.Driver, DSN: proxiedDSN(r.cfg.Dialect, r.cfg.DSN, proxy.Addr()),
 		Table: r.table, Ledger: r.ledger, Goroutines: r.cfg.Goroutines, Keys: r.cfg.Keys,
-		Generation: r.cfg.Lease / 2, Until: until, Lease: r.cfg.Lease, Seed: r.cfg.Seed,
+		Generation: 3 * r.cfg.Lease, Until: until, Lease: r.cfg.Lease, Seed: r.cfg.Seed,
 	}
 	raw, err := json.Marshal(wc)
 	if err != nil {
@@ -215,14 +219,25 @@ func (r *runner) inject(ctx context.Context, until time.Time) error {
 	r.faults++
 	switch r.cfg.Fault {
 	case FaultReset:
-		n := r.proxy.Reset()
+		n := 0
+		for _, p := range r.liveProxies() {
+			n += p.Reset()
+		}
 		fmt.Fprintf(r.cfg.Log, "chaos: reset %d connections\n", n)
 	case FaultStall:
-		r.proxy.Stall()
+		// One worker is cut off while the others go on: its claims'
+		// leases run out and the others take its keys over, the case
+		// the owner's token is there for.
+		live := r.liveProxies()
+		if len(live) == 0 {
+			return nil
+		}
+		p := live[r.rng.IntN(len(live))]
+		p.Stall()
 		time.Sleep(r.cfg.Lease + r.cfg.Lease/2)
-		r.proxy.Reset() // a black hole ends in timeouts
-		r.proxy.Unstall()
-		fmt.Fprintln(r.cfg.Log, "chaos: stalled for 1.5 leases")
+		p.Reset() // a black hole ends in timeouts
+		p.Unstall()
+		fmt.Fprintln(r.cfg.Log, "chaos: one worker partitioned for 1.5 leases")
 	case FaultRestart:
 		t0 := time.Now()
 		if err := restart(ctx, r.cfg.Dialect, r.db); err != nil {
@@ -252,6 +267,22 @@ func (r *runner) inject(ctx context.Context, until time.Time) error {
 		return fmt.Errorf("unknown fault %q: want one of %s", r.cfg.Fault, strings.Join(Faults, ", "))
 	}
 	return nil
+}
+
+// liveProxies returns the proxies of the running workers, in worker order.
+func (r *runner) liveProxies() []*Proxy {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ids []int
+	for id := range r.workers {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	out := make([]*Proxy, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, r.proxies[id])
+	}
+	return out
 }
 
 // restart restarts the database server and waits until it answers.

@@ -117,6 +117,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, out io.Writer) error {
 						run := newRun()
 						// fn's effect, in a transaction of its own: two commits.
 						_, err := db.ExecContext(ctx, insert, "do", req.Key, run)
+						think(rng, cfg.Lease)
 						return run, err
 					})
 				} else {
@@ -124,6 +125,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, out io.Writer) error {
 					r, err = txm.DoResult(cctx, key, request{Key: key}, func(ctx context.Context, tx *sqlx.Tx, req request) (string, error) {
 						run := newRun()
 						_, err := tx.ExecContext(ctx, insert, "tx", req.Key, run)
+						think(rng, cfg.Lease)
 						return run, err
 					})
 				}
@@ -142,6 +144,13 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, out io.Writer) error {
 	}
 	wg.Wait()
 	return w.flush()
+}
+
+// think is fn's work after its write (a call to a payment provider,
+// say): up to half a lease, so that faults also meet calls between fn's
+// effect and the recorded outcome.
+func think(rng *rand.Rand, lease time.Duration) {
+	time.Sleep(time.Duration(rng.Int64N(int64(lease / 2))))
 }
 
 func classify(r idempotency.Result[string], err error) (result, value string) {
