@@ -149,6 +149,7 @@ func (r *runner) load(ctx context.Context) error {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
+			r.killAll()
 			return ctx.Err()
 		}
 		if err := r.inject(ctx, until); err != nil {
@@ -157,6 +158,18 @@ func (r *runner) load(ctx context.Context) error {
 	}
 	r.wg.Wait()
 	return nil
+}
+
+// killAll kills every worker and waits for them, when the run is
+// interrupted.
+func (r *runner) killAll() {
+	r.mu.Lock()
+	for id, cmd := range r.workers {
+		r.killed[id] = true
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
 }
 
 // spawn starts a worker process that runs until until.

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/idemkit/idempotency/internal/benchdb"
@@ -36,7 +37,7 @@ func main() {
 	duration := flag.Duration("duration", time.Minute, "load per fault kind")
 	workers := flag.Int("workers", 3, "worker processes")
 	goroutines := flag.Int("goroutines", 8, "calling goroutines per worker")
-	keys := flag.Int("keys", 6, "keys per namespace in use at once: few, so that calls collide")
+	keys := flag.Int("keys", 30, "keys per namespace in use at once: few, so that calls collide")
 	lease := flag.Duration("lease", time.Second, "Config.Lease of every call")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the key choice")
 	flag.Parse()
@@ -50,7 +51,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Printf("# idemchaos: %s via %s, seed %d, %v per fault, %d workers x %d goroutines, %d keys, lease %v\n\n%s\n",
 		t.Dialect, t.Driver, *seed, *duration, *workers, *goroutines, *keys, *lease, chaos.ReportHeader)
