@@ -222,16 +222,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	// commit. The store bounds the transaction with it and ends the
 	// claim's context when it runs out; a replay opens no transaction and
 	// needs no deadline.
-	var (
-		claim ClaimedTx[Tx]
-		cr    ClaimResult
-		err   error
-	)
-	if c.joined {
-		claim, cr, err = m.store.JoinTx(ctx, c.outer, req)
-	} else {
-		claim, cr, err = m.store.BeginTx(ctx, req)
-	}
+	claim, cr, err := c.claim(ctx, req)
 	switch {
 	case errors.Is(err, ErrInProgress):
 		return Result[Resp]{}, outcome{}, waitThenRetry, err
@@ -250,6 +241,14 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	}
 	claimed()
 	return c.execute(ctx, claim.Context(), claim)
+}
+
+// claim claims the key in a transaction of its own, or in the caller's.
+func (c *txCall[Req, Resp, Tx]) claim(ctx context.Context, req ClaimRequest) (ClaimedTx[Tx], ClaimResult, error) {
+	if c.joined {
+		return c.m.store.JoinTx(ctx, c.outer, req)
+	}
+	return c.m.store.BeginTx(ctx, req)
 }
 
 // execute runs fn in the claim's transaction and commits its outcome.
@@ -332,16 +331,7 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 	wctx, cancel := m.core.writeContext(ctx)
 	defer cancel()
 	req := ClaimRequest{Namespace: m.core.cfg.Namespace, Key: c.key, Fingerprint: c.fp, Token: newToken(), Lease: m.core.cfg.Lease, TTL: m.core.cfg.TTL}
-	var (
-		claim ClaimedTx[Tx]
-		cr    ClaimResult
-		err   error
-	)
-	if c.joined {
-		claim, cr, err = m.store.JoinTx(wctx, c.outer, req)
-	} else {
-		claim, cr, err = m.store.BeginTx(wctx, req)
-	}
+	claim, cr, err := c.claim(wctx, req)
 	if err == nil && !cr.Claimed {
 		return outcome{}, nil // another call got there first: its outcome stands
 	}

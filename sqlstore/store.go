@@ -317,14 +317,9 @@ func (s *Store) Renew(ctx context.Context, lock idempotency.Lock, lease, ttl tim
 
 // Complete implements [idempotency.Store.Complete].
 func (s *Store) Complete(ctx context.Context, lock idempotency.Lock, state idempotency.State, payload []byte, ttl time.Duration) error {
-	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
-		return fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
-	}
-	if ttl <= 0 {
-		return fmt.Errorf("sqlstore: complete: TTL %v must be positive", ttl)
-	}
-	if payload == nil {
-		payload = []byte{} // NULL means "no outcome yet"
+	payload, err := checkComplete(state, payload, ttl)
+	if err != nil {
+		return err
 	}
 	n, err := s.exec(ctx, s.q.complete, s.clock(uint8(state), payload, s.dur(ttl), lock.Namespace, lock.Key, lock.Token)...)
 	if err != nil {
@@ -335,6 +330,21 @@ func (s *Store) Complete(ctx context.Context, lock idempotency.Lock, state idemp
 	}
 	// A retry of a completion whose answer was lost finds its own outcome.
 	return s.confirmOwner(ctx, "complete", lock, state)
+}
+
+// checkComplete validates an outcome to record, and returns the payload to
+// write: never NULL, which means "no outcome yet".
+func checkComplete(state idempotency.State, payload []byte, ttl time.Duration) ([]byte, error) {
+	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
+		return nil, fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("sqlstore: complete: TTL %v must be positive", ttl)
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	return payload, nil
 }
 
 // Release implements [idempotency.Store.Release].

@@ -456,14 +456,9 @@ func isNowait(err error) bool {
 
 // Complete records the outcome in the claim's transaction.
 func (c *txClaim) Complete(ctx context.Context, state idempotency.State, payload []byte, ttl time.Duration) error {
-	if state != idempotency.StateCompleted && state != idempotency.StateFailed {
-		return fmt.Errorf("sqlstore: complete: state %v is not a final state", state)
-	}
-	if ttl <= 0 {
-		return fmt.Errorf("sqlstore: complete: TTL %v must be positive", ttl)
-	}
-	if payload == nil {
-		payload = []byte{} // NULL means "no outcome yet"
+	payload, err := checkComplete(state, payload, ttl)
+	if err != nil {
+		return err
 	}
 	s := c.s
 	args := []any{uint8(state), payload, s.dur(ttl), c.lock.Namespace, c.lock.Key, c.lock.Token}
