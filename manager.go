@@ -80,7 +80,10 @@ func New[Req, Resp any](store Store, cfg Config) (*Manager[Req, Resp], error) {
 // the claim's lease would hold (Config.Lease after its last renewal), since
 // until then no other caller can take the key: in a database outage Do may
 // take about that long to return. When the outcome still cannot be written,
-// Do returns fn's value with an error wrapping [ErrNotRecorded].
+// Do returns fn's value with an error wrapping [ErrNotRecorded]. A claim that
+// failed may have been written all the same (its answer lost): Do then
+// removes it, with a write bounded as above, so a failed claim may also
+// take up to that bound longer than ctx allows.
 //
 // Use [Manager.DoResult] to tell a replay from a first execution.
 func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Resp, error) {
@@ -209,7 +212,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 			return res, outcome{}, fnErr
 		}
 		msg := []byte(fnErr.Error())
-		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd()); err != nil {
+		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd); err != nil {
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
@@ -221,7 +224,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		m.release(ctx, lock, "response not recorded")
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
-	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd()); err != nil {
+	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd); err != nil {
 		return res, outcome{}, err
 	}
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
@@ -238,11 +241,12 @@ const (
 
 // complete records the outcome. It retries failures other than a lost claim
 // until the claim's lease would have run out (leaseEnd, the heartbeat's
-// estimate), and at least completeAttempts times: while the lease holds
+// estimate, which renewals during the completion move on), and at least
+// completeAttempts times: while the lease holds
 // nobody else can take the key, so an outage shorter than the lease loses
 // nothing, and a completion that comes too late changes nothing (it carries
 // the token) and says so. It runs even when ctx is cancelled: fn has run.
-func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd time.Time) error {
+func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd func() time.Time) error {
 	var err error
 	backoff := completeBackoff
 	for attempt := 1; ; attempt++ {
@@ -255,7 +259,7 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if errors.Is(err, ErrLeaseLost) {
 			return fmt.Errorf("idempotency: record outcome of key %q: %w", lock.Key, err)
 		}
-		if attempt >= completeAttempts && time.Now().Add(backoff).After(leaseEnd) {
+		if attempt >= completeAttempts && time.Now().Add(backoff).After(leaseEnd()) {
 			break
 		}
 		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", "key", lock.Key, "attempt", attempt, "err", err)

@@ -189,7 +189,10 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 			return res, out, err
 		case waitThenRetry:
 			if c.deadline.IsZero() {
-				return Result[Resp]{}, outcome{}, ErrInProgress
+				if err == nil {
+					err = ErrInProgress
+				}
+				return Result[Resp]{}, outcome{}, err // wraps ErrInProgress, with what the store saw
 			}
 			if err := poll.wait(ctx, c.deadline, c.m.core.cfg.Lease); err != nil {
 				return Result[Resp]{}, outcome{}, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,10 +191,22 @@ func TestDoInReplayLocksNothing(t *testing.T) {
 	})
 }
 
-// TestSQLiteDuplicateWaitsOneBusyTimeout: on SQLite a duplicate from another
-// pool waits for the writer up to the busy timeout, once, and then gets
-// ErrInProgress: a claim that timed out is not a transaction to run again.
-func TestSQLiteDuplicateWaitsOneBusyTimeout(t *testing.T) {
+// countingTxStore counts BeginTx calls.
+type countingTxStore struct {
+	*sqlstore.Store
+	begins atomic.Int32
+}
+
+func (c *countingTxStore) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	c.begins.Add(1)
+	return c.Store.BeginTx(ctx, req)
+}
+
+// TestSQLiteBusyClaimIsNotRunAgain: on SQLite a claim from another pool
+// waits for the writer up to the busy timeout, once, and then fails, saying
+// the database was busy: a transaction that waited out the busy timeout is
+// not one to run again (it would wait as long again).
+func TestSQLiteBusyClaimIsNotRunAgain(t *testing.T) {
 	dsn := "file:" + filepath.Join(t.TempDir(), "idem.db") + "?_pragma=busy_timeout(200)&_pragma=journal_mode(WAL)"
 	open := func() *sqlstore.Store {
 		db := sqlx.MustOpen("sqlite", dsn)
@@ -203,7 +217,7 @@ func TestSQLiteDuplicateWaitsOneBusyTimeout(t *testing.T) {
 		}
 		return s
 	}
-	s1, s2 := open(), open()
+	s1, s2 := open(), &countingTxStore{Store: open()}
 	if err := s1.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -219,13 +233,45 @@ func TestSQLiteDuplicateWaitsOneBusyTimeout(t *testing.T) {
 		done <- err
 	}()
 	<-started
-	_, err := m2.Do(context.Background(), "k", charge{Amount: 1}, func(context.Context, *sqlx.Tx, charge) (receipt, error) {
-		t.Error("the duplicate ran fn")
+	_, err := m2.Do(context.Background(), "other-key", charge{Amount: 1}, func(context.Context, *sqlx.Tx, charge) (receipt, error) {
+		t.Error("fn ran without its claim")
 		return receipt{}, nil
 	})
 	close(release)
-	if !errors.Is(err, idempotency.ErrInProgress) {
-		t.Errorf("duplicate from another pool = %v, want ErrInProgress", err)
+	if err == nil || errors.Is(err, idempotency.ErrInProgress) || !strings.Contains(err.Error(), "busy") {
+		t.Errorf("a claim on another key while the database is busy = %v, want an error saying the database was busy", err)
+	}
+	if n := s2.begins.Load(); n != 1 {
+		t.Errorf("%d transactions begun, want 1", n)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSQLiteDoInWaitsForAnotherWriter: DoIn on SQLite, while another call
+// writes another key, waits for it (the busy timeout) instead of failing.
+func TestSQLiteDoInWaitsForAnotherWriter(t *testing.T) {
+	e := newTxEnv(t, testdb.Backends()[0])
+	ctx := context.Background()
+	m := newTxManager(t, e.store, idempotency.Config{})
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Do(ctx, "a", charge{Amount: 1}, func(context.Context, *sqlx.Tx, charge) (receipt, error) {
+			close(started)
+			<-release
+			return receipt{}, nil
+		})
+		done <- err
+	}()
+	<-started
+	time.AfterFunc(100*time.Millisecond, func() { close(release) }) // the writer goes on a little, then ends
+	tx := e.db.MustBeginTx(ctx, nil)
+	defer tx.Rollback()
+	var runs counter
+	if _, err := m.DoIn(ctx, tx, "b", charge{Amount: 2}, e.orderFn(&runs, "b")); err != nil {
+		t.Fatalf("DoIn while another call writes: %v; want it to wait for the writer", err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -165,15 +165,22 @@ func (rec *recorder) settle(next []byte) {
 		h.Get("Content-Encoding") != "" || h.Get("Transfer-Encoding") != "" {
 		return
 	}
+	// net/http sniffs the first 512 bytes it sends: the buffered body,
+	// then the write about to be sent.
+	sniff := rec.body.Bytes()
+	if len(sniff) < sniffLen && len(next) > 0 {
+		sniff = append(sniff[:len(sniff):len(sniff)], next[:min(len(next), sniffLen-len(sniff))]...)
+	}
 	switch {
-	case rec.body.Len() > 0:
-		h.Set("Content-Type", http.DetectContentType(rec.body.Bytes()))
-	case len(next) > 0:
-		h.Set("Content-Type", http.DetectContentType(next))
+	case len(sniff) > 0:
+		h.Set("Content-Type", http.DetectContentType(sniff))
 	case rec.committed:
 		h["Content-Type"] = nil
 	}
 }
+
+// sniffLen is how much of a body net/http looks at to guess its type.
+const sniffLen = 512
 
 // finish sends the response to the client, unless it already streamed.
 func (rec *recorder) finish() {

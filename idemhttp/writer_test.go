@@ -237,3 +237,19 @@ func TestEmptyWriteWithoutBody(t *testing.T) {
 		}
 	})
 }
+
+// TestOverLimitWriteSniffedWithBufferedPrefix: a small buffered start and a
+// write that goes over the limit are sniffed together, as net/http sniffs
+// the first 512 bytes it sends.
+func TestOverLimitWriteSniffedWithBufferedPrefix(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		srv := serve(t, s, idemhttp.Config{MaxResponseBytes: 4096}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "<!DOCTYPE")
+			_, _ = io.WriteString(w, " html><html><body>"+strings.Repeat("x", 8192)+"</body></html>")
+		}))
+		rep := send(t, srv, req{Key: "k", Body: "b"})
+		if got := rep.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type = %q, want what net/http sniffs, text/html; charset=utf-8", got)
+		}
+	})
+}

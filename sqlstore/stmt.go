@@ -29,6 +29,18 @@ type stmtEntry struct {
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	for {
+		st, err := c.getOnce(ctx, query)
+		// Another caller's prepare ended with that caller's context: this
+		// one's may still be live, so it prepares for itself.
+		if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			continue
+		}
+		return st, err
+	}
+}
+
+func (c *stmtCache) getOnce(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.RLock()
 	e := c.m[query]
 	c.mu.RUnlock()
@@ -58,19 +70,22 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 // the next call tries again.
 func (c *stmtCache) prepare(ctx context.Context, query string, e *stmtEntry) (*sql.Stmt, error) {
 	e.st, e.err = c.db.PrepareContext(ctx, query)
-	if e.err != nil {
-		c.mu.Lock()
-		if c.m[query] == e {
-			delete(c.m, query)
-		}
-		c.mu.Unlock()
+	c.mu.Lock()
+	switch {
+	case e.err != nil && c.m[query] == e:
+		delete(c.m, query)
+	case e.err == nil && c.m[query] != e:
+		// The cache was closed meanwhile: nobody else will close it.
+		_ = e.st.Close()
+		e.st, e.err = nil, errors.New("sqlstore: store closed while a statement was prepared")
 	}
+	c.mu.Unlock()
 	close(e.done)
 	return e.st, e.err
 }
 
 // close closes the prepared statements. A statement still being prepared
-// is left to its preparer, and dropped from the cache.
+// is dropped from the cache; its preparer closes it.
 func (c *stmtCache) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

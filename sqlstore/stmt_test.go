@@ -68,3 +68,38 @@ func TestStmtCachePreparesOutsideItsLock(t *testing.T) {
 		t.Fatal("SLOW not cached")
 	}
 }
+
+// TestStmtCacheWaiterOutlivesPreparersContext: a caller waiting on another
+// caller's prepare does not fail with that caller's cancellation.
+func TestStmtCacheWaiterOutlivesPreparersContext(t *testing.T) {
+	d := &slowPrepareDriver{started: make(chan struct{}), release: make(chan struct{})}
+	sql.Register("idempotency-slow-prepare-2", d)
+	db, err := sql.Open("idempotency-slow-prepare-2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := &stmtCache{db: db}
+	defer c.close()
+
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	leader := make(chan error, 1)
+	go func() { _, err := c.get(leaderCtx, "SLOW"); leader <- err }()
+	<-d.started
+	waiter := make(chan error, 1)
+	go func() {
+		st, err := c.get(context.Background(), "SLOW")
+		if err == nil && st == nil {
+			err = errors.New("no statement")
+		}
+		waiter <- err
+	}()
+	cancel() // the first caller gives up while its prepare is under way
+	close(d.release)
+	if err := <-leader; !errors.Is(err, context.Canceled) {
+		t.Errorf("the cancelled caller: %v, want context.Canceled", err)
+	}
+	if err := <-waiter; err != nil {
+		t.Errorf("the waiting caller, whose context is live: %v", err)
+	}
+}

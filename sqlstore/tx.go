@@ -47,10 +47,16 @@ func (s *Store) JoinTx(ctx context.Context, tx *sqlx.Tx, req idempotency.ClaimRe
 }
 
 // RetryableTx implements [idempotency.TxStore.RetryableTx]: serialization
-// failures and deadlocks (PostgreSQL 40001 and 40P01, MySQL 1213) and a busy
-// SQLite database. A MySQL lock wait timeout is not among them: it ends the
-// statement, not the transaction.
+// failures and deadlocks (PostgreSQL 40001 and 40P01, MySQL 1213), and
+// SQLite's SQLITE_BUSY inside a transaction (a reader that could not become
+// a writer). A MySQL lock wait timeout is not among them: it ends the
+// statement, not the transaction; nor is a claim that waited out SQLite's
+// busy timeout.
 func (s *Store) RetryableTx(err error) bool {
+	var busy *busyError
+	if errors.As(err, &busy) {
+		return false
+	}
 	switch errorCode(err) {
 	case "40001", "40P01", "mysql:1213", "sqlite:5", "sqlite:6":
 		return true
@@ -100,17 +106,23 @@ func (s *Store) joinTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Clai
 	c := s.newClaim(ctx, req)
 	c.tx = outer
 	c.unprepared = !s.txPrepared.Load()
-	st, err := s.readRecord(c.ctx, req, c.queryRow)
-	if err != nil {
-		c.cancel()
-		return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
-	}
-	// Only a finished record is final: a processing one may have finished
-	// since the caller's snapshot was taken, which the locking read of the
-	// claim sees.
-	if st.found && !st.claimable && st.State != idempotency.StateProcessing {
-		c.cancel()
-		return nil, idempotency.ClaimResult{Record: st.Record}, nil
+	// Not on SQLite: a read would start the transaction as a reader, and
+	// a reader that must then write fails at once, without waiting out
+	// the busy timeout, whenever another connection is writing (any key).
+	// There the insert comes first, as in a transaction of the store's.
+	if s.dialect != SQLite {
+		st, err := s.readRecord(c.ctx, req, c.queryRow)
+		if err != nil {
+			c.cancel()
+			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+		}
+		// Only a finished record is final: a processing one may have
+		// finished since the caller's snapshot was taken, which the
+		// locking read of the claim sees.
+		if st.found && !st.claimable && st.State != idempotency.StateProcessing {
+			c.cancel()
+			return nil, idempotency.ClaimResult{Record: st.Record}, nil
+		}
 	}
 	c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
 	if _, err := outer.ExecContext(c.ctx, "SAVEPOINT "+c.savepoint); err != nil {
@@ -289,11 +301,18 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 		// the key look in flight for as long as the connection lives.
 		c.tookLock()
 		if err != nil {
-			if isLockWait(err) {
-				// The insert waited for another transaction's row (or
-				// SQLite's writer) as long as the server lets it: that
-				// transaction holds the key.
+			switch {
+			case errorCode(err) == "mysql:1205":
+				// The insert waited as long as InnoDB lets it for
+				// another transaction's row of this key: that
+				// transaction holds the key (a DoIn whose caller has
+				// not committed yet).
 				return false, idempotency.Record{}, fmt.Errorf("%w: %w", inProgress(req.Key), err)
+			case s.dialect == SQLite && isLockWait(err):
+				// Another connection wrote for the whole busy timeout,
+				// on any key: the database is busy, and running the
+				// transaction again would wait as long again.
+				return false, idempotency.Record{}, &busyError{err}
 			}
 			return false, idempotency.Record{}, err
 		}
@@ -329,19 +348,27 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 	return false, idempotency.Record{}, fmt.Errorf("key %q did not settle after %d attempts under contention; retry", req.Key, claimAttempts)
 }
 
-// isLockWait reports a statement that waited for a lock as long as the
-// server allows: MySQL's lock wait timeout, SQLite's busy timeout. SQLite's
-// SQLITE_BUSY_SNAPSHOT is not one: a transaction whose snapshot is too old
-// to write must run again, like a serialization failure.
+// isLockWait reports an SQLite statement that waited for the writer as
+// long as the busy timeout allows. SQLITE_BUSY_SNAPSHOT is not one: a
+// transaction whose snapshot is too old to write must run again, like a
+// serialization failure.
 func isLockWait(err error) bool {
 	switch errorCode(err) {
-	case "mysql:1205":
-		return true
 	case "sqlite:5", "sqlite:6":
 		return sqliteExtendedCode(err) != sqliteBusySnapshot
 	}
 	return false
 }
+
+// busyError is a claim that waited out SQLite's busy timeout. It is not a
+// transaction to run again: that would wait as long again.
+type busyError struct{ err error }
+
+func (e *busyError) Error() string {
+	return "the database stayed busy (another connection was writing) for the whole busy timeout: " + e.err.Error()
+}
+
+func (e *busyError) Unwrap() error { return e.err }
 
 // sqliteBusySnapshot is SQLITE_BUSY_SNAPSHOT.
 const sqliteBusySnapshot = 5 | 2<<8

@@ -24,10 +24,10 @@ type Report struct {
 
 	// Duplicates counts keys whose fn ran to more than one committed
 	// effect. For TxManager the target is zero. For Manager, Explained
-	// counts those where the first run's outcome was provably lost (its
-	// worker was killed after fn's own commit, or its caller got
-	// ErrNotRecorded or ErrLeaseLost): the window Manager documents and
-	// TxManager closes.
+	// counts those where a run's outcome was provably lost (its worker was
+	// killed after fn's own commit, its caller got ErrNotRecorded or
+	// ErrLeaseLost, or fn's write reported an error although it
+	// committed): the window Manager documents and TxManager closes.
 	Duplicates map[string]int
 	Explained  int
 	// Lost counts calls that were answered with a value other than the
@@ -71,7 +71,7 @@ type record struct {
 }
 
 func (r *runner) check(ctx context.Context) (*Report, error) {
-	rep := &Report{Fault: r.cfg.Fault, Faults: r.faults, Ops: len(r.events), By: map[string]int{}, Duplicates: map[string]int{}}
+	rep := &Report{Fault: r.cfg.Fault, Faults: r.faults, By: map[string]int{}, Duplicates: map[string]int{}}
 	records := map[keyID]record{}
 	rows, err := r.db.QueryxContext(ctx, "SELECT namespace, idem_key, state, payload FROM "+r.table)
 	if err != nil {
@@ -112,6 +112,9 @@ func (r *runner) check(ctx context.Context) (*Report, error) {
 	events := map[keyID][]Event{}
 	for _, ev := range r.events {
 		rep.By[ev.Result]++
+		if ev.Result != ResultEffectUnknown {
+			rep.Ops++
+		}
 		id := keyID{ev.NS, ev.Key}
 		events[id] = append(events[id], ev)
 	}
@@ -178,10 +181,20 @@ func (r *runner) check(ctx context.Context) (*Report, error) {
 
 // explained reports whether a Manager key's extra effects come from a run
 // whose outcome was provably lost: its worker was killed (its run never
-// answered anyone), or a caller got ErrNotRecorded or ErrLeaseLost.
+// answered anyone), a caller got ErrNotRecorded or ErrLeaseLost, or fn's
+// own write reported an error although it may have committed.
 func (r *runner) explained(evs []Event, runs []string, recorded string) bool {
+	unknown := map[string]bool{}
 	for _, ev := range evs {
-		if ev.Result == ResultNotRecorded || ev.Result == ResultLeaseLost {
+		switch ev.Result {
+		case ResultNotRecorded, ResultLeaseLost:
+			return true
+		case ResultEffectUnknown:
+			unknown[ev.Value] = true
+		}
+	}
+	for _, run := range runs {
+		if unknown[run] {
 			return true
 		}
 	}
@@ -239,6 +252,9 @@ var keyModel = porcupine.Model{
 func (r *runner) linearizable() bool {
 	ops := make([]porcupine.Operation, 0, len(r.events))
 	for _, ev := range r.events {
+		if ev.Result == ResultEffectUnknown {
+			continue // fn's note, not a call
+		}
 		out := ""
 		if ev.Result == ResultRan || ev.Result == ResultReplayed {
 			out = ev.Value

@@ -60,6 +60,13 @@ const (
 	ResultNotRecorded = "notrecorded" // fn ran, its value returned, its outcome not recorded
 	ResultLeaseLost   = "leaselost"   // ErrLeaseLost
 	ResultError       = "error"       // any other error: nothing is known of the outcome
+
+	// ResultEffectUnknown is not a call's answer but fn's own note: its
+	// write returned an error, so whether the write committed is unknown
+	// (a commit whose reply was lost commits all the same). Value is the
+	// run. Manager counts on fn's error to release the key, so a retry
+	// may add a second effect: the window TxManager closes.
+	ResultEffectUnknown = "effect-unknown"
 )
 
 type request struct {
@@ -117,6 +124,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, out io.Writer) error {
 						run := newRun()
 						// fn's effect, in a transaction of its own: two commits.
 						_, err := db.ExecContext(ctx, insert, "do", req.Key, run)
+						if err != nil {
+							w.write(Event{Worker: cfg.ID, Goroutine: g, NS: "do", Key: req.Key, Result: ResultEffectUnknown, Value: run, Err: err.Error()})
+						}
 						think(rng, cfg.Lease)
 						return run, err
 					})
