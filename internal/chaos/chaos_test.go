@@ -71,8 +71,8 @@ func TestFaults(t *testing.T) {
 				if !rep.OK() {
 					t.Errorf("%s: the histories break the guarantee (seed %s)", fault, strconv.FormatUint(seed, 10))
 				}
-				if rep.Ops == 0 || rep.Faults == 0 {
-					t.Errorf("%s: %d calls and %d faults: the run tested nothing", fault, rep.Ops, rep.Faults)
+				if rep.By[chaos.ResultRan] == 0 || rep.Faults == 0 {
+					t.Errorf("%s: %d calls ran fn and %d faults: the run tested nothing", fault, rep.By[chaos.ResultRan], rep.Faults)
 				}
 			}
 			t.Log("\n" + table.String())

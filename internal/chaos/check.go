@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -148,6 +148,10 @@ func (r *runner) check(ctx context.Context) (*Report, error) {
 				problem("TxManager key %s: outcome %q (recorded %v), effects %q", id.key, rec.value, completed, runs)
 			}
 		case "do":
+			if completed && !slices.Contains(runs, rec.value) {
+				rep.Lost++
+				problem("Manager key %s: outcome %q recorded without its effect (effects %q)", id.key, rec.value, runs)
+			}
 			if len(runs) > 1 {
 				rep.Duplicates["do"]++
 				if r.explained(events[id], runs, rec.value) {
@@ -172,100 +176,129 @@ func (r *runner) check(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	rep.Linearizable = r.linearizable()
+	rep.Linearizable = r.linearizable(ledger)
 	if !rep.Linearizable {
 		problem("the histories are not linearizable against the model of one key")
 	}
 	return rep, nil
 }
 
-// explained reports whether a Manager key's extra effects come from a run
-// whose outcome was provably lost: its worker was killed (its run never
-// answered anyone), a caller got ErrNotRecorded or ErrLeaseLost, or fn's
-// own write reported an error although it may have committed.
+// explained reports whether every effect of a Manager key beyond its
+// recorded outcome's comes from a run whose outcome was provably lost: its
+// caller got ErrNotRecorded or ErrLeaseLost with that run's value, fn's own
+// write reported an error although it may have committed, or its worker
+// was killed before the run answered anyone.
 func (r *runner) explained(evs []Event, runs []string, recorded string) bool {
-	unknown := map[string]bool{}
+	lost, answered := map[string]bool{}, map[string]bool{}
 	for _, ev := range evs {
 		switch ev.Result {
-		case ResultNotRecorded, ResultLeaseLost:
-			return true
-		case ResultEffectUnknown:
-			unknown[ev.Value] = true
+		case ResultNotRecorded, ResultLeaseLost, ResultEffectUnknown:
+			lost[ev.Value] = true
+		case ResultRan, ResultReplayed:
+			answered[ev.Value] = true
 		}
 	}
 	for _, run := range runs {
-		if unknown[run] {
-			return true
-		}
-	}
-	answered := map[string]bool{}
-	for _, ev := range evs {
-		answered[ev.Value] = true
-	}
-	for _, run := range runs {
-		if run == recorded || answered[run] {
+		if run == recorded || lost[run] {
 			continue
 		}
 		var worker int
-		if _, err := fmt.Sscanf(run, "w%d-", &worker); err == nil && r.killed[worker] {
-			return true
+		if _, err := fmt.Sscanf(run, "w%d-", &worker); err == nil && r.killed[worker] && !answered[run] {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// answer is a call's output as the model sees it.
+type answer struct {
+	kind  string // ResultRan, ResultReplayed, or "" for an answer without a recorded value
+	value string
+}
+
+// keyModel is one key as callers see it: no outcome yet, or one value. A
+// call that ran fn records its value, and only on a key without one; a
+// replay returns the key's value. A run whose caller did not learn its fate
+// (maybe: ErrNotRecorded, ErrLeaseLost, a lost reply, a killed worker) may
+// have recorded its value all the same, so a replay may be the first to
+// show it. Answers without a value say nothing.
+func keyModel(maybe map[string]bool) porcupine.Model {
+	return porcupine.Model{
+		Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+			by := map[string][]porcupine.Operation{}
+			var ids []string
+			for _, op := range history {
+				k := op.Input.(string)
+				if _, ok := by[k]; !ok {
+					ids = append(ids, k)
+				}
+				by[k] = append(by[k], op)
+			}
+			sort.Strings(ids)
+			out := make([][]porcupine.Operation, len(ids))
+			for i, k := range ids {
+				out[i] = by[k]
+			}
+			return out
+		},
+		Init: func() any { return "" },
+		Step: func(state, _, output any) (bool, any) {
+			s, a := state.(string), output.(answer)
+			switch a.kind {
+			case ResultRan:
+				return s == "", a.value
+			case ResultReplayed:
+				if s == "" && maybe[a.value] {
+					return true, a.value
+				}
+				return s == a.value, s
+			}
+			return true, s
+		},
+		Equal: func(a, b any) bool { return a == b },
+	}
+}
+
+func (r *runner) linearizable(ledger map[keyID][]string) bool {
+	maybe := map[string]bool{}
+	for _, ev := range r.events {
+		switch ev.Result {
+		case ResultNotRecorded, ResultLeaseLost, ResultEffectUnknown, ResultError:
+			if ev.Value != "" {
+				maybe[ev.Value] = true
+			}
 		}
 	}
-	return false
-}
-
-// keyModel is one key as callers see it: no outcome yet, or one value that
-// every later answer with a value must repeat. Answers without a value
-// (in progress, not recorded, lease lost, errors) say nothing about it.
-var keyModel = porcupine.Model{
-	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
-		by := map[string][]porcupine.Operation{}
-		var ids []string
-		for _, op := range history {
-			k := op.Input.(string)
-			if _, ok := by[k]; !ok {
-				ids = append(ids, k)
+	answered := map[string]bool{}
+	for _, ev := range r.events {
+		if ev.Result == ResultRan {
+			answered[ev.Value] = true
+		}
+	}
+	for _, runs := range ledger {
+		for _, run := range runs {
+			if !answered[run] { // committed, and its caller never heard it ran
+				maybe[run] = true
 			}
-			by[k] = append(by[k], op)
 		}
-		sort.Strings(ids)
-		out := make([][]porcupine.Operation, len(ids))
-		for i, k := range ids {
-			out[i] = by[k]
-		}
-		return out
-	},
-	Init: func() any { return "" },
-	Step: func(state, _, output any) (bool, any) {
-		s, v := state.(string), output.(string)
-		switch {
-		case v == "":
-			return true, s
-		case s == "":
-			return true, v
-		}
-		return s == v, s
-	},
-	Equal: func(a, b any) bool { return a == b },
-}
-
-func (r *runner) linearizable() bool {
+	}
 	ops := make([]porcupine.Operation, 0, len(r.events))
 	for _, ev := range r.events {
 		if ev.Result == ResultEffectUnknown {
 			continue // fn's note, not a call
 		}
-		out := ""
+		out := answer{}
 		if ev.Result == ResultRan || ev.Result == ResultReplayed {
-			out = ev.Value
+			out = answer{ev.Result, ev.Value}
 		}
 		ops = append(ops, porcupine.Operation{
 			ClientId: ev.Worker*1000 + ev.Goroutine,
-			Input:    strings.Join([]string{ev.NS, ev.Key}, "/"),
+			Input:    ev.NS + "/" + ev.Key,
 			Call:     ev.Start,
 			Output:   out,
 			Return:   ev.End,
 		})
 	}
-	return porcupine.CheckOperations(keyModel, ops)
+	return porcupine.CheckOperations(keyModel(maybe), ops)
 }

@@ -110,6 +110,7 @@ func (r *runner) setup(ctx context.Context) error {
 }
 
 func (r *runner) cleanup() {
+	r.killAll() // workers still running when the run failed
 	for _, p := range r.proxies {
 		p.Close()
 	}
@@ -164,6 +165,10 @@ func (r *runner) load(ctx context.Context) error {
 // interrupted.
 func (r *runner) killAll() {
 	r.mu.Lock()
+	if r.workers == nil {
+		r.mu.Unlock()
+		return
+	}
 	for id, cmd := range r.workers {
 		r.killed[id] = true
 		_ = cmd.Process.Signal(syscall.SIGKILL)

@@ -174,7 +174,7 @@ func classify(r idempotency.Result[string], err error) (result, value string) {
 	case errors.Is(err, idempotency.ErrInProgress):
 		return ResultInProgress, ""
 	case errors.Is(err, idempotency.ErrLeaseLost):
-		return ResultLeaseLost, ""
+		return ResultLeaseLost, r.Value // the run, if fn returned
 	}
 	return ResultError, ""
 }
