@@ -10,9 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"time"
-
-	"github.com/idemkit/idempotency/internal/benchdb"
 )
 
 const crashExit = 3
@@ -66,33 +63,23 @@ func (c *client) crashRecovery(ctx context.Context, d *database, l *ledger) (*ta
 	return t, nil
 }
 
-// runCrashChild is the worker process that dies holding a claim.
-func runCrashChild(dialect, dsn, table string) {
-	fail := func(err error) {
-		fmt.Fprintln(os.Stderr, "crash worker:", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	t, err := benchdb.Resolve(dialect, "", dsn, "")
-	if err != nil {
-		fail(err)
-	}
-	d := &database{dialect: t.Dialect, driver: t.Driver, dsn: t.DSN, table: table}
+// runCrashChild is the worker process that dies holding a claim. It returns
+// only when it failed to.
+func runCrashChild(ctx context.Context, d *database) error {
 	store, _, err := d.open(ctx)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	h, err := newPaymentsHandler(store, func(http.ResponseWriter, *http.Request, chargeRequest) {
 		os.Exit(crashExit) // the process dies mid-charge, holding the key
 	})
 	if err != nil {
-		fail(err)
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		fail(err)
+		return err
 	}
 	fmt.Printf("listening http://%s\n", ln.Addr())
-	fail(http.Serve(ln, h))
+	return http.Serve(ln, h)
 }

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/idemkit/idempotency/internal/benchdb"
 )
 
 func main() {
@@ -41,11 +43,22 @@ func main() {
 	}
 }
 
-// runChild plays one of the workers that crash.
+// runChild plays one of the workers that crash, on the parent's database
+// and table.
 func runChild(dialect, dsn, table, mode string) {
-	if mode == "tx" {
-		runTxCrashChild(dialect, dsn, table)
-		return
+	fail := func(err error) {
+		fmt.Fprintf(os.Stderr, "crash worker (%s): %v\n", mode, err)
+		os.Exit(1)
 	}
-	runCrashChild(dialect, dsn, table)
+	t, err := benchdb.Resolve(dialect, "", dsn, "")
+	if err != nil {
+		fail(err)
+	}
+	d := &database{dialect: t.Dialect, driver: t.Driver, dsn: t.DSN, table: table}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if mode == "tx" {
+		fail(runTxCrashChild(ctx, d))
+	}
+	fail(runCrashChild(ctx, d))
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/idemkit/idempotency"
-	"github.com/idemkit/idempotency/internal/benchdb"
 )
 
 // txLease is the lease of the transactional scenario: long, to show that
@@ -100,22 +99,11 @@ func txCrashRecovery(ctx context.Context, d *database) (*tally, error) {
 }
 
 // runTxCrashChild is the worker that dies inside its charge's transaction,
-// after writing the ledger row.
-func runTxCrashChild(dialect, dsn, table string) {
-	fail := func(err error) {
-		fmt.Fprintln(os.Stderr, "transactional crash worker:", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	t, err := benchdb.Resolve(dialect, "", dsn, "")
-	if err != nil {
-		fail(err)
-	}
-	d := &database{dialect: t.Dialect, driver: t.Driver, dsn: t.DSN, table: table}
+// after writing the ledger row. It returns only when it failed to.
+func runTxCrashChild(ctx context.Context, d *database) error {
 	charges, charge, _, err := d.newCharges(ctx)
 	if err != nil {
-		fail(err)
+		return err
 	}
 	_, err = charges.Do(ctx, "order-1004", chargeRequest{Amount: 4200}, func(ctx context.Context, tx *sqlx.Tx, req chargeRequest) (ledgerRow, error) {
 		if _, err := charge(ctx, tx, req); err != nil {
@@ -124,5 +112,5 @@ func runTxCrashChild(dialect, dsn, table string) {
 		os.Exit(crashExit) // the process dies before the commit
 		return ledgerRow{}, nil
 	})
-	fail(errors.Join(errors.New("the charge returned instead of crashing"), err))
+	return errors.Join(errors.New("the charge returned instead of crashing"), err)
 }
