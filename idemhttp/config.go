@@ -149,6 +149,14 @@ type Config struct {
 	// recorded and why, store failures, and the Manager's own warnings.
 	// Nil logs nothing. Defaults to nil.
 	Logger *slog.Logger
+
+	// Refuse writes the middleware's own refusals (see [Refusal]) in the
+	// API's error format, for clients that decide from it whether to
+	// retry (Stripe's clients, for one, retry any error body that is not
+	// Stripe's). It must write a status and a body. Retry-After and
+	// Cache-Control: no-store are set before it is called. Nil writes RFC
+	// 9457 problem details ([WriteProblem]). Defaults to nil.
+	Refuse func(w http.ResponseWriter, r *http.Request, f Refusal)
 }
 
 // settings is a validated Config with defaults filled in and header names
@@ -164,6 +172,7 @@ type settings struct {
 	recordServerErrors bool
 	replayHeaders      []string // canonical names
 	log                *slog.Logger
+	refuse             func(http.ResponseWriter, *http.Request, Refusal)
 }
 
 // hopByHop are the headers a response cannot carry through a replay: they
@@ -181,6 +190,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		maxResponse:        cfg.MaxResponseBytes,
 		recordServerErrors: cfg.RecordServerErrors,
 		log:                cfg.Logger,
+		refuse:             cfg.Refuse,
 	}
 	if s.methods == nil {
 		s.methods = DefaultMethods

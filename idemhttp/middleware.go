@@ -65,23 +65,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.next.ServeHTTP(w, r)
 			return
 		}
-		writeProblem(w, http.StatusBadRequest, ProblemKeyMissing,
+		h.refuse(w, r, http.StatusBadRequest, ProblemKeyMissing,
 			fmt.Sprintf("%s requests to this endpoint need an %s header: a unique value (such as a UUID) that the client reuses when it retries the request", r.Method, h.s.header))
 		return
 	}
 	key, err := parseKey(h.s.header, values)
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, ProblemKeyInvalid, err.Error())
+		h.refuse(w, r, http.StatusBadRequest, ProblemKeyInvalid, err.Error())
 		return
 	}
 	body, err := readBody(r, h.s.maxBody)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		writeProblem(w, http.StatusRequestEntityTooLarge, ProblemRequestTooLarge,
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, ProblemRequestTooLarge,
 			fmt.Sprintf("the request body is over %d bytes, the most this endpoint accepts", h.s.maxBody))
 		return
 	case err != nil:
-		writeProblem(w, http.StatusBadRequest, ProblemBodyUnreadable,
+		h.refuse(w, r, http.StatusBadRequest, ProblemBodyUnreadable,
 			"the request body could not be read to the end; send it again with the same key")
 		return
 	}
@@ -149,23 +149,23 @@ func (h *handler) logNotRecorded(r *http.Request, key string, status int, err er
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, key string, err error) {
 	switch {
 	case errors.Is(err, idempotency.ErrRequestMismatch):
-		writeProblem(w, http.StatusUnprocessableEntity, ProblemRequestMismatch,
+		h.refuse(w, r, http.StatusUnprocessableEntity, ProblemRequestMismatch,
 			fmt.Sprintf("this %s was already used with a different request (method, path, query, body or %v); use a new key for a new request", h.s.header, h.s.fingerprintHeaders))
 	case errors.Is(err, idempotency.ErrInProgress):
-		writeProblem(w, http.StatusConflict, ProblemRequestInProgress,
+		h.refuse(w, r, http.StatusConflict, ProblemRequestInProgress,
 			fmt.Sprintf("a request with this %s is still being handled; retry after the time in Retry-After with the same key to get its response", h.s.header))
 	case errors.Is(err, idempotency.ErrInvalidKey):
-		writeProblem(w, http.StatusBadRequest, ProblemKeyInvalid, fmt.Sprintf("the %s header is not a valid key", h.s.header))
+		h.refuse(w, r, http.StatusBadRequest, ProblemKeyInvalid, fmt.Sprintf("the %s header is not a valid key", h.s.header))
 	case r.Context().Err() != nil:
-		writeProblem(w, http.StatusServiceUnavailable, ProblemStoreUnavailable,
+		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the request was cancelled before its key could be claimed; the request was not handled: retry with the same key")
 	case isReplayError(err):
 		h.s.log.Error("idemhttp: recorded response cannot be replayed", "method", r.Method, "path", r.URL.Path, "key", key, "err", err)
-		writeProblem(w, http.StatusInternalServerError, ProblemStoreUnavailable,
+		h.refuse(w, r, http.StatusInternalServerError, ProblemStoreUnavailable,
 			"the response recorded for this key cannot be read; contact the API's operator")
 	default:
 		h.s.log.Error("idemhttp: idempotency store failed; request not handled", "method", r.Method, "path", r.URL.Path, "key", key, "err", err)
-		writeProblem(w, http.StatusServiceUnavailable, ProblemStoreUnavailable,
+		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the idempotency store is unavailable, so the request was not handled; retry with the same key")
 	}
 }

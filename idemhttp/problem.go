@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Problem types: the stable "type" URIs of the RFC 9457 problem details the
@@ -71,17 +72,59 @@ var problemTitles = map[string]string{
 	ProblemStoreUnavailable:  "Idempotency store unavailable",
 }
 
-// writeProblem answers with a problem. It is never recorded: the handler did
-// not run.
-func writeProblem(w http.ResponseWriter, status int, typ, detail string) {
-	body, _ := json.Marshal(Problem{Type: typ, Title: problemTitles[typ], Status: status, Detail: detail}) // cannot fail: strings and an int
+// Refusal describes one of the middleware's own answers to a request whose
+// handler did not run: a missing or invalid key, a key reused with another
+// request, a request in progress, a body too large or unreadable, or a store
+// that failed. Config.Refuse receives it to write the answer in the API's
+// own error format. Its zero value describes no refusal.
+type Refusal struct {
+	// Status is the HTTP status code: 400, 409, 413, 422, 500 or 503.
+	Status int
+	// Type is one of the Problem* URIs: which refusal this is.
+	Type string
+	// Title is a short summary, the same for every refusal of a Type.
+	Title string
+	// Detail says what was wrong with this request and what to do.
+	Detail string
+	// RetryAfter is how long the client should wait before it retries with
+	// the same key (409 and 503); zero when a retry with the same request
+	// cannot succeed. The middleware sets the Retry-After header from it
+	// before Config.Refuse is called.
+	RetryAfter time.Duration
+}
+
+// Problem returns the refusal as RFC 9457 problem details, as the
+// middleware writes it by default.
+func (f Refusal) Problem() Problem {
+	return Problem{Type: f.Type, Title: f.Title, Status: f.Status, Detail: f.Detail}
+}
+
+// refuse answers a request whose handler did not run, with Config.Refuse
+// or as problem details. It is never recorded.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, typ, detail string) {
+	f := Refusal{Status: status, Type: typ, Title: problemTitles[typ], Detail: detail}
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	if status == http.StatusConflict || status == http.StatusServiceUnavailable {
+		f.RetryAfter = retryAfterSeconds * time.Second
+		hdr.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	if h.s.refuse != nil {
+		h.s.refuse(w, r, f)
+		return
+	}
+	WriteProblem(w, f)
+}
+
+// WriteProblem writes f as RFC 9457 problem details
+// (application/problem+json): what the middleware writes when
+// Config.Refuse is nil, for a Refuse that keeps the default for some
+// refusals.
+func WriteProblem(w http.ResponseWriter, f Refusal) {
+	body, _ := json.Marshal(f.Problem()) // cannot fail: strings and an int
 	h := w.Header()
 	h.Set("Content-Type", ProblemContentType)
-	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if status == http.StatusConflict || status == http.StatusServiceUnavailable {
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	}
-	w.WriteHeader(status)
+	w.WriteHeader(f.Status)
 	_, _ = w.Write(body)
 }
