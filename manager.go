@@ -241,14 +241,18 @@ const (
 
 // complete records the outcome. It retries failures other than a lost claim
 // until the claim's lease would have run out (leaseEnd, the heartbeat's
-// estimate, which renewals during the completion move on), and at least
-// completeAttempts times: while the lease holds
+// estimate), for one lease at most, and at least completeAttempts times: while the lease holds
 // nobody else can take the key, so an outage shorter than the lease loses
 // nothing, and a completion that comes too late changes nothing (it carries
 // the token) and says so. It runs even when ctx is cancelled: fn has run.
 func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd func() time.Time) error {
 	var err error
 	backoff := completeBackoff
+	// Renewals during the completion move leaseEnd on; one lease from now
+	// bounds the retries all the same, so a completion the store keeps
+	// refusing (a payload too large for it, say) is reported, not retried
+	// for ever.
+	limit := time.Now().Add(m.core.cfg.Lease)
 	for attempt := 1; ; attempt++ {
 		actx, cancel := m.core.writeContext(ctx)
 		err = m.store.Complete(actx, lock, state, payload, m.core.cfg.TTL)
@@ -259,7 +263,7 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if errors.Is(err, ErrLeaseLost) {
 			return fmt.Errorf("idempotency: record outcome of key %q: %w", lock.Key, err)
 		}
-		if attempt >= completeAttempts && time.Now().Add(backoff).After(leaseEnd()) {
+		if next := time.Now().Add(backoff); attempt >= completeAttempts && (next.After(leaseEnd()) || next.After(limit)) {
 			break
 		}
 		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", "key", lock.Key, "attempt", attempt, "err", err)

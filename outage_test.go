@@ -100,3 +100,19 @@ func TestClaimWithLostAnswerIsReleased(t *testing.T) {
 		}
 	})
 }
+
+// TestCompletionRefusedForGoodIsReported: a store that keeps refusing the
+// outcome (a payload too large for it, say) while renewals succeed gets it
+// reported as ErrNotRecorded, not retried for ever.
+func TestCompletionRefusedForGoodIsReported(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		refusing := &hookStore{Store: s}
+		refusing.complete = func(context.Context, idempotency.Lock, idempotency.State, []byte, time.Duration) error {
+			return errors.New("packet too large")
+		}
+		m := newManager[charge, receipt](t, refusing, idempotency.Config{Lease: 600 * time.Millisecond})
+		if _, err := m.Do(context.Background(), "k", charge{Amount: 1}, okFn); !errors.Is(err, idempotency.ErrNotRecorded) {
+			t.Fatalf("Do = %v, want ErrNotRecorded", err)
+		}
+	})
+}

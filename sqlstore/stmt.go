@@ -30,17 +30,20 @@ type stmtEntry struct {
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	for {
-		st, err := c.getOnce(ctx, query)
+		st, waited, err := c.getOnce(ctx, query)
 		// Another caller's prepare ended with that caller's context: this
-		// one's may still be live, so it prepares for itself.
-		if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// one's may still be live, so it prepares for itself. (Only after
+		// waiting on another's: a caller's own error is its answer.)
+		if waited && err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			continue
 		}
 		return st, err
 	}
 }
 
-func (c *stmtCache) getOnce(ctx context.Context, query string) (*sql.Stmt, error) {
+// getOnce returns query's statement, preparing it unless another caller
+// is; waited reports that another caller prepared it.
+func (c *stmtCache) getOnce(ctx context.Context, query string) (st *sql.Stmt, waited bool, err error) {
 	c.mu.RLock()
 	e := c.m[query]
 	c.mu.RUnlock()
@@ -53,15 +56,16 @@ func (c *stmtCache) getOnce(ctx context.Context, query string) (*sql.Stmt, error
 			}
 			c.m[query] = e
 			c.mu.Unlock()
-			return c.prepare(ctx, query, e)
+			st, err := c.prepare(ctx, query, e)
+			return st, false, err
 		}
 		c.mu.Unlock()
 	}
 	select {
 	case <-e.done:
-		return e.st, e.err
+		return e.st, true, e.err
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return nil, true, context.Cause(ctx)
 	}
 }
 

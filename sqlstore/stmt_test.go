@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -101,5 +102,28 @@ func TestStmtCacheWaiterOutlivesPreparersContext(t *testing.T) {
 	}
 	if err := <-waiter; err != nil {
 		t.Errorf("the waiting caller, whose context is live: %v", err)
+	}
+}
+
+// timeoutDriver's Prepare fails as a dial that timed out does: with an
+// error that is context.DeadlineExceeded.
+type timeoutDriver struct{}
+
+func (timeoutDriver) Open(string) (driver.Conn, error) {
+	return nil, fmt.Errorf("dial tcp: i/o timeout: %w", context.DeadlineExceeded)
+}
+
+// TestStmtCacheReturnsItsOwnTimeout: a caller whose own prepare timed out
+// gets the error; it does not prepare again and again.
+func TestStmtCacheReturnsItsOwnTimeout(t *testing.T) {
+	sql.Register("idempotency-timeout", timeoutDriver{})
+	db, err := sql.Open("idempotency-timeout", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := &stmtCache{db: db}
+	if _, err := c.get(context.Background(), "Q"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("get = %v, want the driver's timeout", err)
 	}
 }

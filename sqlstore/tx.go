@@ -106,23 +106,20 @@ func (s *Store) joinTx(ctx context.Context, outer *sqlx.Tx, req idempotency.Clai
 	c := s.newClaim(ctx, req)
 	c.tx = outer
 	c.unprepared = !s.txPrepared.Load()
-	// Not on SQLite: a read would start the transaction as a reader, and
-	// a reader that must then write fails at once, without waiting out
-	// the busy timeout, whenever another connection is writing (any key).
-	// There the insert comes first, as in a transaction of the store's.
-	if s.dialect != SQLite {
-		st, err := s.readRecord(c.ctx, req, c.queryRow)
-		if err != nil {
-			c.cancel()
-			return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
-		}
-		// Only a finished record is final: a processing one may have
-		// finished since the caller's snapshot was taken, which the
-		// locking read of the claim sees.
-		if st.found && !st.claimable && st.State != idempotency.StateProcessing {
-			c.cancel()
-			return nil, idempotency.ClaimResult{Record: st.Record}, nil
-		}
+	st, err := s.readRecord(c.ctx, req, c.queryRow)
+	if err != nil {
+		c.cancel()
+		return nil, idempotency.ClaimResult{}, s.wrap("claim", err)
+	}
+	// Only a finished record is final: a processing one may have finished
+	// since the caller's snapshot was taken, which the locking read of the
+	// claim sees. (On SQLite the read makes a transaction that had not
+	// written yet a reader, and a reader that must then write while
+	// another connection writes fails at once with SQLITE_BUSY: a failure
+	// of tx as a whole, returned for the caller to retry.)
+	if st.found && !st.claimable && st.State != idempotency.StateProcessing {
+		c.cancel()
+		return nil, idempotency.ClaimResult{Record: st.Record}, nil
 	}
 	c.savepoint = "idempotency_" + strconv.FormatUint(s.savepoints.Add(1), 10)
 	if _, err := outer.ExecContext(c.ctx, "SAVEPOINT "+c.savepoint); err != nil {
@@ -308,10 +305,14 @@ func (c *txClaim) claim(ctx context.Context, req idempotency.ClaimRequest, obser
 				// transaction holds the key (a DoIn whose caller has
 				// not committed yet).
 				return false, idempotency.Record{}, fmt.Errorf("%w: %w", inProgress(req.Key), err)
-			case s.dialect == SQLite && isLockWait(err):
-				// Another connection wrote for the whole busy timeout,
-				// on any key: the database is busy, and running the
-				// transaction again would wait as long again.
+			case s.dialect == SQLite && c.savepoint == "" && isLockWait(err):
+				// The insert is the transaction's first statement, so it
+				// waited for the writer: another connection wrote for the
+				// whole busy timeout, on any key. The database is busy,
+				// and running the transaction again would wait as long
+				// again. (In a caller's transaction a SQLITE_BUSY comes at
+				// once, from a reader that could not become a writer:
+				// that one the caller retries.)
 				return false, idempotency.Record{}, &busyError{err}
 			}
 			return false, idempotency.Record{}, err

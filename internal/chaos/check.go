@@ -147,6 +147,14 @@ func (r *runner) check(ctx context.Context) (*Report, error) {
 				rep.Duplicates["tx"]++
 				problem("TxManager key %s: outcome %q (recorded %v), effects %q", id.key, rec.value, completed, runs)
 			}
+			// A TxManager call that says its outcome was not recorded
+			// (ErrLeaseLost: rolled back) must not have committed it.
+			for _, ev := range events[id] {
+				if (ev.Result == ResultLeaseLost || ev.Result == ResultNotRecorded) && ev.Value != "" && slices.Contains(runs, ev.Value) {
+					rep.Lost++
+					problem("TxManager key %s: a caller was told %s, but its run %q committed", id.key, ev.Result, ev.Value)
+				}
+			}
 		case "do":
 			if completed && !slices.Contains(runs, rec.value) {
 				rep.Lost++
@@ -265,7 +273,9 @@ func (r *runner) linearizable(ledger map[keyID][]string) bool {
 	for _, ev := range r.events {
 		switch ev.Result {
 		case ResultNotRecorded, ResultLeaseLost, ResultEffectUnknown, ResultError:
-			if ev.Value != "" {
+			// TxManager's "not recorded" is a rollback: its run cannot
+			// surface later (the check above reports one that does).
+			if ev.Value != "" && ev.NS != "tx" {
 				maybe[ev.Value] = true
 			}
 		}
