@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -121,5 +122,88 @@ func TestStripeClientKeyReuse(t *testing.T) {
 				t.Errorf("%d requests, %d charges; want %d and 1", api.requests.Load(), api.charges.Load(), tc.requests)
 			}
 		})
+	}
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// TestStripeClientTimeoutThen409ThenReplay: the first attempt outlives the
+// client's timeout; stripe-go retries and meets the charge in progress
+// (409, problem details, which it retries); once the charge is done, the
+// next retry gets it replayed. One charge.
+func TestStripeClientTimeoutThen409ThenReplay(t *testing.T) {
+	idem, err := idemhttp.New(newStore(t), idemhttp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saw409 := make(chan struct{})
+	var once atomic.Bool
+	var charges, requests atomic.Int32
+	handler := idem(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		charges.Add(1)
+		<-saw409 // the charge is still running when the retry arrives
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"ch_1","object":"charge","amount":100}`)
+	}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		sw := &statusWriter{ResponseWriter: w}
+		handler.ServeHTTP(sw, r)
+		if sw.status == http.StatusConflict && once.CompareAndSwap(false, true) {
+			close(saw409)
+		}
+	}))
+	defer srv.Close()
+	defer func() { // a failing test must not leave the handler blocked: Close waits for it
+		if once.CompareAndSwap(false, true) {
+			close(saw409)
+		}
+	}()
+	b := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL:               stripe.String(srv.URL),
+		MaxNetworkRetries: stripe.Int64(3),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+		HTTPClient:        &http.Client{Timeout: 300 * time.Millisecond},
+	})
+	c := stripe.NewClient("sk_test_clienttest", stripe.WithBackends(&stripe.Backends{API: b, Connect: b, Uploads: b, MeterEvents: b}))
+	ch, err := charge(c, "k", 100)
+	if err != nil || ch.ID != "ch_1" {
+		t.Fatalf("charge = %+v, %v; want ch_1 in the end", ch, err)
+	}
+	if charges.Load() != 1 || requests.Load() < 3 {
+		t.Errorf("%d charges over %d requests; want 1 charge, and a timeout, a 409 and a replay", charges.Load(), requests.Load())
+	}
+}
+
+// TestStripeClient503RunsAgain: a handler's 503 is not recorded, so the
+// key is free and stripe-go's retry runs the handler again.
+func TestStripeClient503RunsAgain(t *testing.T) {
+	idem, err := idemhttp.New(newStore(t), idemhttp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	srv := httptest.NewServer(idem(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if runs.Add(1) == 1 {
+			http.Error(w, "upstream unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"ch_2","object":"charge","amount":100}`)
+	})))
+	defer srv.Close()
+	api := &stripeAPI{srv: srv}
+	ch, err := charge(api.client(), "k", 100)
+	if err != nil || ch.ID != "ch_2" {
+		t.Fatalf("charge = %+v, %v; want ch_2 from the second run", ch, err)
+	}
+	if runs.Load() != 2 {
+		t.Errorf("the handler ran %d times; want 2: a 503 is not recorded", runs.Load())
 	}
 }
