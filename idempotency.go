@@ -132,3 +132,14 @@ type Store interface {
 	// callers may run it at once.
 	DeleteExpired(ctx context.Context, limit int) (int64, error)
 }
+
+// ExpiringStore is a [Store] that deletes expired records by itself, as
+// redisstore does through Redis key expiry: its DeleteExpired has nothing to
+// delete and a [Cleaner] is not needed. Package idempotencytest detects it
+// and checks that expired records vanish instead of counting deletions.
+type ExpiringStore interface {
+	Store
+	// ExpiresRecords reports whether the store deletes expired records by
+	// itself.
+	ExpiresRecords() bool
+}

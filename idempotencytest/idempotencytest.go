@@ -13,6 +13,12 @@
 // exact-byte keys, large payloads and batched deletion of expired records.
 // Tests that need time to pass use leases and TTLs of a few milliseconds and
 // wait for the store's own clock to move past them.
+//
+// A store that deletes expired records by itself (an
+// [idempotency.ExpiringStore] whose ExpiresRecords reports true, such as
+// redisstore) is checked for that instead: its DeleteExpired must delete
+// nothing and fail nothing, and its expired records must vanish, which the
+// suite sees as a claim by another request that succeeds.
 package idempotencytest
 
 import (
@@ -455,19 +461,13 @@ func testDeleteExpired(t *testing.T, s idempotency.Store) {
 	}
 	expireAll(t, s, "old", 26) // 25 expired, the last one re-claimed
 
-	var batches []int64
-	for {
-		n, err := s.DeleteExpired(ctx, 10)
-		if err != nil {
-			t.Fatalf("DeleteExpired: %v", err)
+	if expiresByItself(s) {
+		mustDeleteNothing(t, s, 10)
+		for i := range 25 {
+			mustHaveVanished(t, s, fmt.Sprintf("old-%d", i))
 		}
-		batches = append(batches, n)
-		if n < 10 {
-			break
-		}
-	}
-	if fmt.Sprint(batches) != "[10 10 5]" {
-		t.Errorf("batches deleted %v; want [10 10 5]", batches)
+	} else {
+		checkBatches(t, s)
 	}
 	for i := range 5 {
 		rec := mustNotClaim(t, s, claimReq("ns", fmt.Sprintf("live-%d", i), fp1, long, long))
@@ -481,18 +481,43 @@ func testDeleteExpired(t *testing.T, s idempotency.Store) {
 	}
 }
 
+// checkBatches deletes the 25 expired records of testDeleteExpired in
+// batches of 10.
+func checkBatches(t *testing.T, s idempotency.Store) {
+	t.Helper()
+	var batches []int64
+	for {
+		n, err := s.DeleteExpired(context.Background(), 10)
+		if err != nil {
+			t.Fatalf("DeleteExpired: %v", err)
+		}
+		batches = append(batches, n)
+		if n < 10 {
+			break
+		}
+	}
+	if fmt.Sprint(batches) != "[10 10 5]" {
+		t.Errorf("batches deleted %v; want [10 10 5]", batches)
+	}
+}
+
 func testDeleteKeepsReclaimed(t *testing.T, s idempotency.Store) {
 	expireAll(t, s, "reclaim", 3)
 	// Re-claim an expired record (the contract's "claimed a moment before")
 	// and complete it; the delete must re-check expiry and keep it.
 	r := claimReq("ns", "reclaim-0", fp2, long, long)
 	mustClaim(t, s, r)
-	n, err := s.DeleteExpired(context.Background(), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
-		t.Errorf("deleted %d; want 1 (reclaim-1 only)", n)
+	if expiresByItself(s) {
+		mustDeleteNothing(t, s, 100)
+		mustHaveVanished(t, s, "reclaim-1")
+	} else {
+		n, err := s.DeleteExpired(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("deleted %d; want 1 (reclaim-1 only)", n)
+		}
 	}
 	rec := mustNotClaim(t, s, claimReq("ns", "reclaim-0", fp2, long, long))
 	if rec.Fingerprint != fp2 {
@@ -509,6 +534,28 @@ func testDeleteAbandoned(t *testing.T, s idempotency.Store) {
 	mustClaim(t, s, control)
 	fresh := claimReq("ns", "fresh", fp1, short, long)
 	mustClaim(t, s, fresh)
+	if expiresByItself(s) {
+		// A processing record within its TTL refuses another request;
+		// once it expired it is gone and the other request claims it.
+		for _, key := range []string{"abandoned", "abandoned-control"} {
+			claimWhenFree(t, s, claimReq("ns", key, fp2, long, long))
+		}
+		mustDeleteNothing(t, s, 100)
+	} else {
+		deleteAbandoned(t, s)
+	}
+	// The fresh claim's lease lapsed, but within its TTL it still belongs to
+	// its request.
+	rec := mustNotClaim(t, s, claimReq("ns", "fresh", fp2, long, long))
+	if rec.Fingerprint != fp1 {
+		t.Errorf("fresh record = %+v", rec)
+	}
+}
+
+// deleteAbandoned waits until DeleteExpired has deleted the two abandoned
+// claims of testDeleteAbandoned.
+func deleteAbandoned(t *testing.T, s idempotency.Store) {
+	t.Helper()
 	// The two expire a moment apart, so a pass may delete one of them and
 	// the next the other: count across passes.
 	var deleted int64
@@ -522,12 +569,6 @@ func testDeleteAbandoned(t *testing.T, s idempotency.Store) {
 		}
 		return deleted == 2
 	})
-	// The fresh claim's lease lapsed, but within its TTL it still belongs to
-	// its request.
-	rec := mustNotClaim(t, s, claimReq("ns", "fresh", fp2, long, long))
-	if rec.Fingerprint != fp1 {
-		t.Errorf("fresh record = %+v", rec)
-	}
 }
 
 func testInvalidInput(t *testing.T, s idempotency.Store) {
@@ -705,10 +746,45 @@ func testConcurrentDeleteExpired(t *testing.T, s idempotency.Store) {
 	if n, err := s.DeleteExpired(ctx, 100); err != nil || n != 0 {
 		t.Errorf("after the cleaners: DeleteExpired = %d, %v; want 0", n, err)
 	}
-	if got := deleted.Load(); got != expired {
-		t.Errorf("cleaners deleted %d records; want %d", got, expired)
+	want := int64(expired)
+	if expiresByItself(s) {
+		want = 0
+		for i := range expired {
+			mustHaveVanished(t, s, fmt.Sprint("old-", i))
+		}
+	}
+	if got := deleted.Load(); got != want {
+		t.Errorf("cleaners deleted %d records; want %d", got, want)
 	}
 	for i := range live {
 		mustNotClaim(t, s, claimReq("ns", fmt.Sprint("live-", i), fp1, long, long))
+	}
+}
+
+// expiresByItself reports whether s deletes expired records by itself.
+func expiresByItself(s idempotency.Store) bool {
+	e, ok := s.(idempotency.ExpiringStore)
+	return ok && e.ExpiresRecords()
+}
+
+// mustDeleteNothing checks that DeleteExpired of a store that expires
+// records by itself deletes nothing and fails nothing.
+func mustDeleteNothing(t *testing.T, s idempotency.Store, limit int) {
+	t.Helper()
+	if n, err := s.DeleteExpired(context.Background(), limit); n != 0 || err != nil {
+		t.Errorf("DeleteExpired = %d, %v on a store that expires records by itself; want 0, nil", n, err)
+	}
+}
+
+// mustHaveVanished checks that the expired record under key is gone: a
+// request other than the one that made it can claim the key.
+func mustHaveVanished(t *testing.T, s idempotency.Store, key string) {
+	t.Helper()
+	res, err := s.Claim(context.Background(), claimReq("ns", key, fp2, long, long))
+	if err != nil {
+		t.Fatalf("Claim(%q): %v", key, err)
+	}
+	if !res.Claimed {
+		t.Errorf("expired record %q is still there: %+v; want it gone", key, res.Record)
 	}
 }

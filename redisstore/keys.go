@@ -1,0 +1,49 @@
+package redisstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DefaultPrefix is the key prefix used when Config.Prefix is empty.
+const DefaultPrefix = "idempotency"
+
+// checkPrefix rejects a prefix that would break the key layout: braces
+// (the first "{" must be the store's own empty hash tag) and bytes that
+// redis-cli and logs cannot show.
+func checkPrefix(p string) error {
+	if strings.ContainsAny(p, "{}") {
+		return fmt.Errorf("redisstore: Config.Prefix %q contains a brace: on a Redis Cluster it would become a hash tag that puts every record on one node; use letters, digits and punctuation such as ':' '.' '-' '_'", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] >= 0x7f {
+			return fmt.Errorf("redisstore: Config.Prefix %q contains byte %#x: use printable ASCII without spaces", p, p[i])
+		}
+	}
+	return nil
+}
+
+// recordKey is the Redis key of the record (namespace, key):
+//
+//	<prefix>:{}<len(namespace)>:<namespace>:<key>
+//
+// The empty hash tag "{}" is the first "{" in the key (a prefix has none),
+// and Redis Cluster hashes the whole key when the first "{" is followed at
+// once by "}": a brace in a client's namespace or key can never become a
+// hash tag that piles records on one node. The namespace's length makes the
+// encoding injective: ("a:b", "c") and ("a", "b:c") get different keys. And
+// since a prefix cannot contain "{", two stores with different prefixes
+// never share a key.
+func recordKey(prefix, namespace, key string) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(namespace) + len(key) + 8)
+	b.WriteString(prefix)
+	b.WriteString(":{}")
+	b.WriteString(strconv.Itoa(len(namespace)))
+	b.WriteByte(':')
+	b.WriteString(namespace)
+	b.WriteByte(':')
+	b.WriteString(key)
+	return b.String()
+}
