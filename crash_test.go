@@ -5,13 +5,18 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/internal/testredis"
+	"github.com/idemkit/idempotency/redisstore"
 	"github.com/idemkit/idempotency/sqlstore"
 )
 
@@ -26,21 +31,11 @@ func TestCrashedOwnerIsRecovered(t *testing.T) {
 		crashChild()
 		return
 	}
-	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		t.Parallel()
-		f := testdb.NewFixture(t, b)
-		s := f.Store(t) // creates the table the child uses
-		const lease = 2 * time.Second
-
+	const lease = 2 * time.Second
+	check := func(t *testing.T, s idempotency.Store, childEnv ...string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashedOwnerIsRecovered$")
-		cmd.Env = append(os.Environ(),
-			"IDEM_CRASH_CHILD=1",
-			"IDEM_CRASH_DRIVER="+b.Driver,
-			"IDEM_CRASH_DIALECT="+string(b.Dialect),
-			"IDEM_CRASH_DSN="+f.DSN,
-			"IDEM_CRASH_TABLE="+f.Table,
-			"IDEM_CRASH_LEASE="+lease.String(),
-		)
+		cmd.Env = append(os.Environ(), "IDEM_CRASH_CHILD=1", "IDEM_CRASH_LEASE="+lease.String())
+		cmd.Env = append(cmd.Env, childEnv...)
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != crashExitCode {
@@ -57,7 +52,37 @@ func TestCrashedOwnerIsRecovered(t *testing.T) {
 		if err != nil || r.Replayed || r.Value.Amount != 42 {
 			t.Fatalf("after the lease: %+v, %v; want fn to run again", r, err)
 		}
+	}
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		t.Parallel()
+		f := testdb.NewFixture(t, b)
+		s := f.Store(t) // creates the table the child uses
+		check(t, s, "IDEM_CRASH_DRIVER="+b.Driver, "IDEM_CRASH_DIALECT="+string(b.Dialect),
+			"IDEM_CRASH_DSN="+f.DSN, "IDEM_CRASH_TABLE="+f.Table)
 	})
+	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
+		t.Parallel()
+		prefix := b.NewPrefix(t)
+		s := b.Store(t, b.Client(t), redisstore.Config{Prefix: prefix})
+		check(t, s, "IDEM_CRASH_REDIS="+strings.Join(b.Addrs, ","),
+			"IDEM_CRASH_REDIS_CLUSTER="+strconv.FormatBool(b.Cluster), "IDEM_CRASH_PREFIX="+prefix)
+	})
+}
+
+// crashStore opens the store the parent named in the environment.
+func crashStore() (idempotency.Store, error) {
+	if addrs := os.Getenv("IDEM_CRASH_REDIS"); addrs != "" {
+		c := redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:         strings.Split(addrs, ","),
+			IsClusterMode: os.Getenv("IDEM_CRASH_REDIS_CLUSTER") == "true",
+		})
+		return redisstore.New(c, redisstore.Config{Prefix: os.Getenv("IDEM_CRASH_PREFIX")})
+	}
+	db, err := sqlx.Open(os.Getenv("IDEM_CRASH_DRIVER"), os.Getenv("IDEM_CRASH_DSN"))
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Dialect(os.Getenv("IDEM_CRASH_DIALECT")), Table: os.Getenv("IDEM_CRASH_TABLE")})
 }
 
 func crashChild() {
@@ -65,11 +90,7 @@ func crashChild() {
 		os.Stderr.WriteString("crash child: " + err.Error() + "\n")
 		os.Exit(1)
 	}
-	db, err := sqlx.Open(os.Getenv("IDEM_CRASH_DRIVER"), os.Getenv("IDEM_CRASH_DSN"))
-	if err != nil {
-		fail(err)
-	}
-	s, err := sqlstore.New(db, sqlstore.Config{Dialect: sqlstore.Dialect(os.Getenv("IDEM_CRASH_DIALECT")), Table: os.Getenv("IDEM_CRASH_TABLE")})
+	s, err := crashStore()
 	if err != nil {
 		fail(err)
 	}

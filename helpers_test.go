@@ -8,6 +8,8 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/internal/testredis"
+	"github.com/idemkit/idempotency/redisstore"
 )
 
 // charge is the request type the tests use.
@@ -32,12 +34,36 @@ func newManager[Req, Resp any](t testing.TB, s idempotency.Store, cfg idempotenc
 	return m
 }
 
-// forEachStore runs fn on a fresh store of every backend.
+// forEachStore runs fn on a fresh store of every backend: the SQL
+// databases and the Redis deployments.
 func forEachStore(t *testing.T, fn func(t *testing.T, s idempotency.Store)) {
 	t.Helper()
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		t.Parallel()
 		fn(t, testdb.NewStore(t, b))
+	})
+	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
+		t.Parallel()
+		fn(t, testredis.NewStore(t, b))
+	})
+}
+
+// forEachShared runs fn on every backend with open, which returns a new
+// store on its own pool or client, sharing one table or key prefix with the
+// others: stores from two calls stand for two processes.
+func forEachShared(t *testing.T, fn func(t *testing.T, open func(t *testing.T) idempotency.Store)) {
+	t.Helper()
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		t.Parallel()
+		f := testdb.NewFixture(t, b)
+		fn(t, func(t *testing.T) idempotency.Store { return f.Store(t) })
+	})
+	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
+		t.Parallel()
+		prefix := b.NewPrefix(t)
+		fn(t, func(t *testing.T) idempotency.Store {
+			return b.Store(t, b.Client(t), redisstore.Config{Prefix: prefix})
+		})
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/idemkit/idempotency"
-	"github.com/idemkit/idempotency/internal/testdb"
 )
 
 func TestWaitZeroFailsFastWhileInProgress(t *testing.T) {
@@ -101,14 +100,12 @@ func TestDuplicatesInOneProcessShareOneExecution(t *testing.T) {
 }
 
 func TestWaitAcrossProcessesReplaysOutcome(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		t.Parallel()
-		f := testdb.NewFixture(t, b)
+	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) {
 		// Two pools stand for two processes. The waiter's store says when
 		// it has seen the key in progress: only then is the first call let
 		// go, so the waiter really waits across processes.
-		a := newManager[charge, receipt](t, f.Store(t), idempotency.Config{})
-		otherStore := f.Store(t)
+		a := newManager[charge, receipt](t, open(t), idempotency.Config{})
+		otherStore := open(t)
 		sawInProgress := make(chan struct{})
 		var once sync.Once
 		watched := &hookStore{Store: otherStore}
@@ -188,9 +185,7 @@ func TestWaitGivesUpAfterWait(t *testing.T) {
 // twelve goroutines each race for ten keys. Every key's fn runs exactly once
 // and every caller sees that one outcome.
 func TestContention(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		t.Parallel()
-		f := testdb.NewFixture(t, b)
+	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) {
 		const managers, goroutines, keys = 3, 12, 10
 		var runs counter
 		var wg sync.WaitGroup
@@ -201,7 +196,7 @@ func TestContention(t *testing.T) {
 		out := make(chan seen, managers*goroutines*keys)
 		start := make(chan struct{})
 		for mi := range managers {
-			m := newManager[charge, receipt](t, f.Store(t), idempotency.Config{Wait: 2 * time.Minute, Lease: 5 * time.Second})
+			m := newManager[charge, receipt](t, open(t), idempotency.Config{Wait: 2 * time.Minute, Lease: 5 * time.Second})
 			for g := range goroutines {
 				wg.Add(1)
 				go func() {
