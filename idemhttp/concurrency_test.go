@@ -10,7 +10,6 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemhttp"
-	"github.com/idemkit/idempotency/internal/testdb"
 )
 
 const duplicates = 50
@@ -74,9 +73,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 // The handler answers only once all 50 requests have reached the servers,
 // so the duplicates really are in flight together.
 func TestConcurrentDuplicatesWait(t *testing.T) {
-	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		t.Parallel()
-		f := testdb.NewFixture(t, b)
+	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) {
 		var runs, arrived atomic.Int64
 		allArrived := make(chan struct{})
 		arrive := sync.OnceFunc(func() { close(allArrived) })
@@ -90,7 +87,7 @@ func TestConcurrentDuplicatesWait(t *testing.T) {
 		cfg := idemhttp.Config{Wait: time.Minute, Lease: 2 * time.Second}
 		var servers []*httptest.Server
 		for range 2 {
-			idem := mustNew(t, f.Store(t), cfg)(handler)
+			idem := mustNew(t, open(t), cfg)(handler)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if arrived.Add(1) == duplicates {
 					arrive()

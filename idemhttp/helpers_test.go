@@ -18,18 +18,37 @@ import (
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemhttp"
 	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/internal/testredis"
+	"github.com/idemkit/idempotency/redisstore"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: a handler,
 // a heartbeat, a server or a pool.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// forEachStore runs fn in parallel on a fresh store of every backend.
+// forEachStore runs fn in parallel on a fresh store of every backend: the
+// SQL databases and the Redis deployments.
 func forEachStore(t *testing.T, fn func(t *testing.T, s idempotency.Store)) {
+	t.Helper()
+	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) { fn(t, open(t)) })
+}
+
+// forEachShared runs fn in parallel on every backend with open, which
+// returns a new store on its own pool or client, sharing one table or key
+// prefix with the others: stores from two calls stand for two processes.
+func forEachShared(t *testing.T, fn func(t *testing.T, open func(*testing.T) idempotency.Store)) {
 	t.Helper()
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		t.Parallel()
-		fn(t, testdb.NewStore(t, b))
+		f := testdb.NewFixture(t, b)
+		fn(t, func(t *testing.T) idempotency.Store { return f.Store(t) })
+	})
+	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
+		t.Parallel()
+		prefix := b.NewPrefix(t)
+		fn(t, func(t *testing.T) idempotency.Store {
+			return b.Store(t, b.Client(t), redisstore.Config{Prefix: prefix})
+		})
 	})
 }
 
