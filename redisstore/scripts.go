@@ -18,12 +18,15 @@ import "github.com/redis/go-redis/v9"
 // milliseconds; their sums stay far below 2^53, so Lua's doubles hold them
 // exactly.
 
-// nowMillis is the prelude of every script that reads the clock. Its int
-// formats a whole number of milliseconds without an exponent, which Redis's
-// own conversion of Lua numbers does not promise for every version.
-const nowMillis = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+// clock is the prelude of every script that reads the clock: millis is
+// the server's time in Unix milliseconds, and int formats a whole number of
+// milliseconds without an exponent, which Redis's own conversion of Lua
+// numbers does not promise for every version.
+const clock = `
+local function millis()
+	local t = redis.call('TIME')
+	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function int(x) return string.format('%.0f', x) end
 `
 
@@ -32,18 +35,24 @@ local function int(x) return string.format('%.0f', x) end
 // the same request taken over, or its own claim seen again when a retry of
 // this script follows a lost reply), else {state, fingerprint, payload} of
 // the record in the way, having written nothing.
-var claimScript = redis.NewScript(nowMillis + `
+var claimScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'l', 'p')
+local now
 if r[1] then
-	local mine = r[1] == '0' and r[3] == ARGV[2]
-	local lapsed = r[1] == '0' and r[2] == ARGV[1] and tonumber(r[4]) <= now
-	if mine then
+	if r[1] == '0' and r[3] == ARGV[2] then
 		return 1
 	end
-	if not lapsed then
+	-- Only a processing record of the same request, whose lease lapsed,
+	-- is taken over; a replay returns here without reading the clock.
+	if r[1] ~= '0' or r[2] ~= ARGV[1] then
+		return {r[1], r[2], r[5]}
+	end
+	now = millis()
+	if tonumber(r[4]) > now then
 		return {r[1], r[2], r[5]}
 	end
 end
+now = now or millis()
 local lease = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 's', '0', 'f', ARGV[1], 't', ARGV[2], 'l', int(now + lease), 'c', int(now))
 redis.call('PEXPIREAT', KEYS[1], int(now + lease + tonumber(ARGV[4])))
@@ -52,11 +61,12 @@ return 1
 
 // renewScript: KEYS[1] record; ARGV token, lease ms, ttl ms. Returns 1 when
 // the token still holds the processing record and its lease was extended.
-var renewScript = redis.NewScript(nowMillis + `
+var renewScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 't')
 if r[1] ~= '0' or r[2] ~= ARGV[1] then
 	return 0
 end
+local now = millis()
 local lease = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'l', int(now + lease))
 redis.call('PEXPIREAT', KEYS[1], int(now + lease + tonumber(ARGV[3])))
@@ -67,7 +77,7 @@ return 1
 // Returns 1 when the outcome is recorded: written now, or written before by
 // the same token with the same state (a retry after a lost reply). Returns
 // 0, changing nothing, when the token does not hold the record.
-var completeScript = redis.NewScript(`
+var completeScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 't')
 if r[2] ~= ARGV[1] then
 	return 0
@@ -78,7 +88,7 @@ end
 if r[1] ~= '0' then
 	return 0
 end
-` + nowMillis + `
+local now = millis()
 redis.call('HSET', KEYS[1], 's', ARGV[2], 'p', ARGV[3], 'l', int(now))
 redis.call('PEXPIREAT', KEYS[1], int(now + tonumber(ARGV[4])))
 return 1

@@ -10,14 +10,19 @@
 //	go run ./internal/cmd/idembench -dialect sqlite            # a temporary file
 //	go run ./internal/cmd/idembench -dialect postgres -dsn ... -prefill 1000000
 //	go run ./internal/cmd/idembench -dialect mysql -dsn ... -variants tx  # TxManager against its floor
+//	go run ./internal/cmd/idembench -dialect redis -addr 127.0.0.1:6379 -pg-dsn 'postgres://...'
+//	go run ./internal/cmd/idembench -dialect redis-cluster -addr 127.0.0.1:30001,127.0.0.1:30002
 //
 // The default variants are a new key and a replay through Do, each beside
 // its floor, the check-then-insert flow, and a mix in which one call in ten
 // retries a completed key. -order pins the store's claim order
 // (sqlstore.ClaimOrder) instead of letting it adapt.
 //
-// It creates a table with a random name and drops it at the end, also when
-// interrupted.
+// On Redis the floor is SET NX PX and SET XX PX for a new key and one GET
+// for a replay, and -pg-dsn runs Do on PostgreSQL in the same rounds.
+//
+// It creates a table (on Redis, a key prefix) with a random name and drops
+// it at the end, also when interrupted.
 package main
 
 import (
@@ -29,6 +34,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +47,8 @@ type options struct {
 	dialect    string
 	driver     string
 	dsn        string
+	addrs      []string // Redis
+	pgDSN      string   // Redis: also measure Do on PostgreSQL
 	conc       []int
 	n          int
 	rounds     int
@@ -61,7 +69,9 @@ type options struct {
 func main() {
 	var o options
 	var conc, variants string
-	flag.StringVar(&o.dialect, "dialect", "sqlite", "postgres, mysql or sqlite")
+	flag.StringVar(&o.dialect, "dialect", "sqlite", "postgres, mysql, sqlite, redis or redis-cluster")
+	addrs := flag.String("addr", "127.0.0.1:6379", "redis, redis-cluster: comma-separated server (cluster: seed) addresses")
+	flag.StringVar(&o.pgDSN, "pg-dsn", "", "redis, redis-cluster: also measure Do on this PostgreSQL (variants pg-do-new, pg-do-replay)")
 	flag.StringVar(&o.driver, "driver", "", "database/sql driver: pgx or postgres (lib/pq) for postgres; default pgx, mysql, sqlite")
 	flag.StringVar(&o.dsn, "dsn", "", "data source name; for sqlite default a temporary file opened with sqlstore.SQLiteDSN")
 	flag.StringVar(&conc, "c", "1,8,32", "comma-separated numbers of concurrent callers")
@@ -86,9 +96,16 @@ func main() {
 		}
 		o.conc = append(o.conc, c)
 	}
+	o.addrs = strings.Split(*addrs, ",")
 	switch variants {
 	case "default":
 		o.variants = defaultVariants
+		if isRedis(o.dialect) {
+			o.variants = redisVariants
+			if o.pgDSN != "" {
+				o.variants = append(slices.Clone(redisVariants), pgDoNew, pgDoReplay)
+			}
+		}
 	case "all":
 		o.variants = allVariants
 	case "tx":
@@ -128,6 +145,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options) (err error) {
+	if isRedis(o.dialect) {
+		return runRedis(ctx, o)
+	}
 	b, err := setup(ctx, o)
 	if err != nil {
 		return err
@@ -149,9 +169,19 @@ func run(ctx context.Context, o options) (err error) {
 	if err := b.prepareReplayKeys(ctx, o.replayKeys); err != nil {
 		return err
 	}
+	return rounds(ctx, o, b.measure, b.counter)
+}
+
+// measureFunc measures variant v at concurrency c: n operations, and at
+// least minTime.
+type measureFunc func(ctx context.Context, v string, c, n int, minTime time.Duration) (*measurement, error)
+
+// rounds warms every variant up, measures them in alternating order round
+// after round, and prints the report.
+func rounds(ctx context.Context, o options, measure measureFunc, counter *countdriver.Counter) error {
 	for _, c := range o.conc {
 		for _, v := range o.variants {
-			if _, err := b.measure(ctx, v, c, o.warmup, 0); err != nil {
+			if _, err := measure(ctx, v, c, o.warmup, 0); err != nil {
 				return fmt.Errorf("warm-up %s c=%d: %w", v, c, err)
 			}
 		}
@@ -172,21 +202,19 @@ func run(ctx context.Context, o options) (err error) {
 		for _, c := range o.conc {
 			order := append([]string(nil), o.variants...)
 			if r%2 == 1 {
-				for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-					order[i], order[j] = order[j], order[i]
-				}
+				slices.Reverse(order)
 			}
 			for _, v := range order {
 				var before countdriver.Counts
-				if b.counter != nil {
-					before = b.counter.Snapshot()
+				if counter != nil {
+					before = counter.Snapshot()
 				}
-				m, err := b.measure(ctx, v, c, o.n, o.minTime)
+				m, err := measure(ctx, v, c, o.n, o.minTime)
 				if err != nil {
 					return fmt.Errorf("round %d %s c=%d: %w", r+1, v, c, err)
 				}
-				if b.counter != nil {
-					fmt.Fprintf(o.log, "round %d c=%-3d %-13s per %d ops: %v\n", r+1, c, v, len(m.lat), b.counter.Snapshot().Sub(before))
+				if counter != nil {
+					fmt.Fprintf(o.log, "round %d c=%-3d %-13s per %d ops: %v\n", r+1, c, v, len(m.lat), counter.Snapshot().Sub(before))
 				}
 				res.add(c, v, m)
 				fmt.Fprintf(o.log, "round %d c=%-3d %-13s %9.0f ops/s  p50 %-10v p99 %-10v cpu/op %v\n", r+1, c, v, m.opsPerSec(),

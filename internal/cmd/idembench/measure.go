@@ -45,7 +45,11 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // passed too, so that a fast variant is not measured over a few
 // milliseconds dominated by its start; the first error stops them all.
 func (b *bench) measure(ctx context.Context, v string, c, n int, minTime time.Duration) (*measurement, error) {
-	op := b.op(v)
+	return measureOp(ctx, v, b.op(v), c, n, minTime)
+}
+
+// measureOp is measure for any operation op, named v.
+func measureOp(ctx context.Context, v string, op func(ctx context.Context, i int) error, c, n int, minTime time.Duration) (*measurement, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (

@@ -34,6 +34,8 @@ var ratios = []struct{ name, num, den, goal string }{
 	{"tx new key: TxManager / hand-written transaction", txNew, floorTxNew, "≥ 0.90"},
 	{"tx new key: TxManager / Do + its own transaction", txNew, doTxNew, "≥ 1.5"},
 	{"tx replay: TxManager / floor", txReplay, floorReplay, "≥ 0.90"},
+	{"new key: Do on Redis / Do on PostgreSQL", doNew, pgDoNew, ""},
+	{"replay: Do on Redis / Do on PostgreSQL", doReplay, pgDoReplay, ""},
 }
 
 func (r *results) print(w io.Writer, conc []int, variants []string) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/benchdb"
@@ -61,6 +62,7 @@ type bench struct {
 	table   string
 	target  *benchdb.Target
 	store   *sqlstore.Store
+	st      idempotency.Store // store, or the Redis store with -dialect redis
 	mgr     *idempotency.Manager[request, response]
 	txm     *idempotency.TxManager[request, response, *sqlx.Tx]
 	sql     handSQL
@@ -68,6 +70,11 @@ type bench struct {
 	// orderInsert is the tx variants' business write (txvariants.go).
 	orderInsert *sql.Stmt
 	counter     *countdriver.Counter // nil unless -count
+
+	// With -dialect redis or redis-cluster (redis.go).
+	rdb         redis.UniversalClient
+	redisPrefix string
+	pg          *bench // Do on PostgreSQL beside it, with -pg-dsn
 
 	runID      string
 	seq        atomic.Int64
@@ -121,6 +128,7 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		err = b.store.Migrate(ctx)
 	}
 	if err == nil {
+		b.st = b.store
 		b.mgr, err = idempotency.New[request, response](b.store, idempotency.Config{Namespace: namespace})
 	}
 	if err == nil {

@@ -37,7 +37,7 @@ const (
 // adds the store-level ones that split the difference.
 var (
 	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay, floorDecode, doMix, floorMix}
-	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay}
+	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay, pgDoNew, pgDoReplay}
 )
 
 func known(v string) bool {
@@ -53,6 +53,9 @@ func known(v string) bool {
 // measurement.
 func (b *bench) op(v string) func(ctx context.Context, i int) error {
 	if op := b.txOp(v); op != nil {
+		return op
+	}
+	if op := b.redisOp(v); op != nil {
 		return op
 	}
 	switch v {
@@ -75,7 +78,7 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 	case storeNew:
 		return func(ctx context.Context, _ int) error {
 			key := b.newKey()
-			cr, err := b.store.Claim(ctx, b.claimRequest(key))
+			cr, err := b.st.Claim(ctx, b.claimRequest(key))
 			if err != nil {
 				return err
 			}
@@ -83,11 +86,11 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 				return errors.New("a new key was not claimed")
 			}
 			_, _ = charge(ctx, theRequest)
-			return b.store.Complete(ctx, idempotency.Lock{Namespace: namespace, Key: key, Token: b.token}, idempotency.StateCompleted, b.payload, idempotency.DefaultTTL)
+			return b.st.Complete(ctx, idempotency.Lock{Namespace: namespace, Key: key, Token: b.token}, idempotency.StateCompleted, b.payload, idempotency.DefaultTTL)
 		}
 	case storeReplay:
 		return func(ctx context.Context, i int) error {
-			cr, err := b.store.Claim(ctx, b.claimRequest(b.replayKeys[i%len(b.replayKeys)]))
+			cr, err := b.st.Claim(ctx, b.claimRequest(b.replayKeys[i%len(b.replayKeys)]))
 			if err == nil && (cr.Claimed || cr.Record.State != idempotency.StateCompleted) {
 				err = fmt.Errorf("a completed key answered %+v", cr)
 			}
