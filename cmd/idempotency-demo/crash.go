@@ -24,7 +24,7 @@ func (c *client) crashRecovery(ctx context.Context, d *database, l *ledger) (*ta
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-crash-child", d.table, "-dialect", string(d.dialect), "-dsn", d.dsn)
+	cmd := exec.CommandContext(ctx, exe, "-crash-child", d.table, "-dialect", d.dialect, "-dsn", d.dsn)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

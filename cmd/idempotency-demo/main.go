@@ -12,6 +12,8 @@
 //
 //	go run ./cmd/idempotency-demo -dialect postgres -dsn 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./cmd/idempotency-demo -dialect mysql -dsn 'root@tcp(127.0.0.1:3306)/test'
+//	go run ./cmd/idempotency-demo -dialect redis -addr 127.0.0.1:6379
+//	go run ./cmd/idempotency-demo -dialect redis-cluster -addr 127.0.0.1:30001,127.0.0.1:30002
 package main
 
 import (
@@ -25,12 +27,16 @@ import (
 )
 
 func main() {
-	dialect := flag.String("dialect", "sqlite", "database: sqlite, postgres or mysql")
+	dialect := flag.String("dialect", "sqlite", "database: sqlite, postgres, mysql, redis or redis-cluster")
 	dsn := flag.String("dsn", "", "data source name for postgres or mysql (sqlite uses a temporary file)")
+	addr := flag.String("addr", "127.0.0.1:6379", "redis, redis-cluster: comma-separated server (cluster: seed) addresses")
 	crashChild := flag.String("crash-child", "", "internal: run as the worker process that crashes mid-charge")
 	crashMode := flag.String("crash-mode", "http", "internal: http or tx, which worker crashes")
 	flag.Parse()
 
+	if isRedis(*dialect) && *dsn == "" {
+		*dsn = *addr
+	}
 	if *crashChild != "" {
 		runChild(*dialect, *dsn, *crashChild, *crashMode)
 		return
@@ -50,11 +56,14 @@ func runChild(dialect, dsn, table, mode string) {
 		fmt.Fprintf(os.Stderr, "crash worker (%s): %v\n", mode, err)
 		os.Exit(1)
 	}
-	t, err := benchdb.Resolve(dialect, "", dsn, "")
-	if err != nil {
-		fail(err)
+	d := &database{dialect: dialect, dsn: dsn, table: table}
+	if !isRedis(dialect) {
+		t, err := benchdb.Resolve(dialect, "", dsn, "")
+		if err != nil {
+			fail(err)
+		}
+		d.dialect, d.driver, d.dsn = string(t.Dialect), t.Driver, t.DSN
 	}
-	d := &database{dialect: t.Dialect, driver: t.Driver, dsn: t.DSN, table: table}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if mode == "tx" {

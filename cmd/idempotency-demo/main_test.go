@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/internal/testredis"
 	"github.com/idemkit/idempotency/sqlstore"
 )
 
@@ -49,4 +51,16 @@ func TestDemo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoOnRedis runs the scenario on one Redis and on the cluster (the
+// TxManager scenario needs SQL and is skipped there).
+func TestDemoOnRedis(t *testing.T) {
+	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := run(ctx, b.Name, strings.Join(b.Addrs, ",")); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

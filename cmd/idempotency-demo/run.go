@@ -36,18 +36,27 @@ func run(ctx context.Context, dialect, dsn string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
-	fmt.Printf("payments service on http://%s, records in %s (table %s)\n\n", ln.Addr(), d.dialect, d.table)
+	where := "table"
+	if isRedis(d.dialect) {
+		where = "key prefix"
+	}
+	fmt.Printf("payments service on http://%s, records in %s (%s %s)\n\n", ln.Addr(), d.dialect, where, d.table)
 
 	c := &client{base: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 30 * time.Second}}
-	var rows []*tally
-	for _, step := range []func() (*tally, error){
+	steps := []func() (*tally, error){
 		func() (*tally, error) { return c.burst(ctx, &l, 50) },
 		func() (*tally, error) { return c.timeoutRetry(ctx, &l, networkDelay) },
 		func() (*tally, error) { return c.mismatch(ctx, &l) },
 		func() (*tally, error) { return c.otherAccount(ctx, &l) },
 		func() (*tally, error) { return c.crashRecovery(ctx, d, &l) },
-		func() (*tally, error) { return txCrashRecovery(ctx, d) },
-	} {
+	}
+	if isRedis(d.dialect) {
+		fmt.Print("(TxManager commits fn's writes with the outcome in one SQL transaction: its scenario runs on the SQL databases only)\n\n")
+	} else {
+		steps = append(steps, func() (*tally, error) { return txCrashRecovery(ctx, d) })
+	}
+	var rows []*tally
+	for _, step := range steps {
 		t, err := step()
 		if err != nil {
 			return err

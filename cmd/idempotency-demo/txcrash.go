@@ -31,7 +31,7 @@ func (d *database) ledgerTable() string { return d.table + "_ledger" }
 // ledger row in the claim's transaction, and closes both with the returned
 // function.
 func (d *database) newCharges(ctx context.Context) (*idempotency.TxManager[chargeRequest, ledgerRow, *sqlx.Tx], func(context.Context, *sqlx.Tx, chargeRequest) (ledgerRow, error), func(), error) {
-	store, closeStore, err := d.open(ctx)
+	store, closeStore, err := d.openSQL(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -66,7 +66,7 @@ func txCrashRecovery(ctx context.Context, d *database) (*tally, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "-crash-child", d.table, "-crash-mode", "tx", "-dialect", string(d.dialect), "-dsn", d.dsn)
+	cmd := exec.CommandContext(ctx, exe, "-crash-child", d.table, "-crash-mode", "tx", "-dialect", d.dialect, "-dsn", d.dsn)
 	cmd.Stderr = os.Stderr
 	err = cmd.Run()
 	var exit *exec.ExitError
