@@ -85,6 +85,11 @@ type bench struct {
 }
 
 func setup(ctx context.Context, o options) (*bench, error) {
+	for _, v := range o.variants {
+		if v == pgDoNew || v == pgDoReplay {
+			return nil, fmt.Errorf("variant %s runs with -dialect redis or redis-cluster and -pg-dsn", v)
+		}
+	}
 	t, err := benchdb.Resolve(o.dialect, o.driver, o.dsn, "idembench")
 	if err != nil {
 		return nil, err

@@ -37,10 +37,13 @@ const (
 // adds the store-level ones that split the difference.
 var (
 	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay, floorDecode, doMix, floorMix}
-	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay, pgDoNew, pgDoReplay}
+	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay}
 )
 
 func known(v string) bool {
+	if v == pgDoNew || v == pgDoReplay {
+		return true
+	}
 	for _, a := range allVariants {
 		if a == v {
 			return true
