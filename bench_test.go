@@ -105,15 +105,25 @@ func BenchmarkDoOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	// An Observer whose hooks do nothing measures the observation's own
+	// cost; without one (nil, the default) it should not show at all.
+	noop := &idempotency.Observer{
+		CallStart: func(ctx context.Context, _ idempotency.CallInfo) context.Context { return ctx },
+		CallEnd:   func(context.Context, idempotency.CallInfo, idempotency.CallEnd) {},
+		StoreOp:   func(context.Context, idempotency.StoreOp) {},
+	}
 	for _, bc := range []struct {
 		name  string
 		store idempotency.Store
+		obs   *idempotency.Observer
 	}{
-		{"new", instantStore{claimed: true}},
-		{"replay", instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload}}},
+		{"new", instantStore{claimed: true}, nil},
+		{"replay", instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload}}, nil},
+		{"new-observed", instantStore{claimed: true}, noop},
+		{"replay-observed", instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload}}, noop},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			m, err := idempotency.New[benchRequest, benchResponse](bc.store, idempotency.Config{Namespace: "bench"})
+			m, err := idempotency.New[benchRequest, benchResponse](bc.store, idempotency.Config{Namespace: "bench", Observer: bc.obs})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -52,6 +52,11 @@ type PassStats struct {
 	Batches  int           // DELETE statements issued
 	Duration time.Duration // wall time of the pass
 	Err      error         // why the pass stopped early, if it did
+	// Finished reports that the pass ended on a batch that came back
+	// short: as of that batch, no expired record was left. False when it
+	// stopped early (Err), so a metric of passes not finished tells a
+	// cleaner that falls behind.
+	Finished bool
 }
 
 // Cleaner deletes expired records in the background, in bounded batches, so
@@ -180,6 +185,7 @@ func (c *Cleaner) pass(ctx context.Context) PassStats {
 		}
 		if n < int64(c.cfg.BatchSize) {
 			stats.Duration = time.Since(start)
+			stats.Finished = true
 			return stats
 		}
 		t := time.NewTimer(c.cfg.BatchPause)

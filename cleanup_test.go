@@ -249,8 +249,8 @@ func TestCleanerLifecycle(t *testing.T) {
 			t.Errorf("%d loops after Start twice; want 1", n)
 		}
 		p := nextPass(t, passes)
-		if p.Err != nil || p.Deleted != 30 || p.Batches != 1 || p.Duration <= 0 {
-			t.Errorf("first pass: %+v; want 30 deleted in 1 batch, no error, a duration", p)
+		if p.Err != nil || p.Deleted != 30 || p.Batches != 1 || p.Duration <= 0 || !p.Finished {
+			t.Errorf("first pass: %+v; want 30 deleted in 1 batch, no error, a duration, finished", p)
 		}
 		c.Stop()
 		waitNoLoops(t)
@@ -322,10 +322,10 @@ func TestCleanerLogsErrorsAndKeepsRunning(t *testing.T) {
 		})
 		c.Start()
 		defer c.Stop()
-		if p := nextPass(t, passes); !errors.Is(p.Err, errFire) || p.Deleted != 0 {
-			t.Errorf("first pass: %+v; want the store's error", p)
+		if p := nextPass(t, passes); !errors.Is(p.Err, errFire) || p.Deleted != 0 || p.Finished {
+			t.Errorf("first pass: %+v; want the store's error, not finished", p)
 		}
-		if p := nextPass(t, passes); p.Err != nil || p.Deleted != 10 {
+		if p := nextPass(t, passes); p.Err != nil || p.Deleted != 10 || !p.Finished {
 			t.Errorf("second pass: %+v; want the loop to go on and delete 10", p)
 		}
 		c.Stop()

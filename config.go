@@ -63,9 +63,20 @@ type Config struct {
 	MaxResponseBytes int
 
 	// Logger receives what the caller cannot see in the returned error:
-	// failed renewals, releases and retried completions. Defaults to nil,
-	// which logs nothing.
+	// failed renewals, releases and retried completions. Every record
+	// carries the namespace and the key. Defaults to nil, which logs
+	// nothing.
 	Logger *slog.Logger
+
+	// HashKeysInLogs logs a key as the first 16 hex digits of its SHA-256
+	// (attribute key_sha256) instead of the key itself (attribute key),
+	// for keys that carry personal data. Defaults to false.
+	HashKeysInLogs bool
+
+	// Observer receives each call's outcome, its store operations and
+	// lost leases, for metrics and traces (see package idemotel). Defaults
+	// to nil: nothing is observed, at the cost of a nil check.
+	Observer *Observer
 }
 
 // withDefaults validates cfg and fills in its zero fields.

@@ -2,6 +2,8 @@ package idempotency
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +33,19 @@ func (c *core[Resp]) init(cfg Config) error {
 	return nil
 }
 
+// keyAttr is the key as it appears in log records: the key itself, or with
+// Config.HashKeysInLogs its hash, which still tells two keys apart.
+func (c *core[Resp]) keyAttr(key string) slog.Attr {
+	if c.cfg.HashKeysInLogs {
+		sum := sha256.Sum256([]byte(key))
+		return slog.String("key_sha256", hex.EncodeToString(sum[:8]))
+	}
+	return slog.String("key", key)
+}
+
+// errNotFingerprinted wraps the reason a request cannot be fingerprinted.
+var errNotFingerprinted = errors.New("idempotency: cannot fingerprint the request, fn not run")
+
 // checkCall validates what every Do checks before it touches the store, and
 // returns the request's stored fingerprint.
 func checkCall[Req any](key string, req Req, fnIsNil bool) (string, error) {
@@ -42,7 +57,7 @@ func checkCall[Req any](key string, req Req, fnIsNil bool) (string, error) {
 	}
 	fp, err := storedFingerprint(req)
 	if err != nil {
-		return "", fmt.Errorf("idempotency: cannot fingerprint the request, fn not run: %w", err)
+		return "", fmt.Errorf("%w: %w", errNotFingerprinted, err)
 	}
 	return fp, nil
 }
@@ -55,7 +70,7 @@ func checkCall[Req any](key string, req Req, fnIsNil bool) (string, error) {
 // lead calls claimed once it holds the key. A follower whose deadline is
 // zero does not wait for fn: it gets [ErrInProgress] as soon as the leader
 // holds the key, and the leader's replay if it finds the key finished.
-func (c *core[Resp]) shareFlight(ctx context.Context, id, fp string, deadline time.Time,
+func (c *core[Resp]) shareFlight(ctx context.Context, id, fp string, deadline time.Time, obs *callObserver,
 	lead func(ctx context.Context, claimed func()) (Result[Resp], outcome, error)) (Result[Resp], error) {
 	for {
 		f, leader := c.flights.join(id, fp)
@@ -63,11 +78,13 @@ func (c *core[Resp]) shareFlight(ctx context.Context, id, fp string, deadline ti
 			return c.leadFlight(ctx, f, lead)
 		}
 		var err error
+		waitStart := time.Now()
 		if deadline.IsZero() {
 			err = waitFlightRead(ctx, f)
 		} else {
 			err = waitFlight(ctx, f, deadline)
 		}
+		obs.wait(time.Since(waitStart))
 		if err != nil {
 			return Result[Resp]{}, err
 		}

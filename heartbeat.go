@@ -29,7 +29,7 @@ type heartbeat struct {
 // over), it cancels fn's context with cause ErrLeaseLost: at most once beats
 // finishing the work. Each renewal's deadline is capped at that give-up point,
 // so a hanging connection cannot push the cancellation past the lease.
-func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, claimedAt time.Time, cancel context.CancelCauseFunc) *heartbeat {
+func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, claimedAt time.Time, cancel context.CancelCauseFunc, obs *callObserver) *heartbeat {
 	// lastRenewed is measured before the claim or renewal was sent, so the
 	// local estimate of the lease's end is never later than the store's.
 	hb := &heartbeat{lastRenewed: claimedAt, lease: m.core.cfg.Lease}
@@ -49,20 +49,23 @@ func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, clai
 		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		err := m.store.Renew(rctx, lock, m.core.cfg.Lease, m.core.cfg.TTL)
 		rcancel()
+		obs.storeOp(ctx, "renew", sent, err)
 		switch {
 		case err == nil:
 			hb.renewed(sent)
 			hb.rearm(interval)
 		case errors.Is(err, ErrLeaseLost):
-			m.core.log.Warn("idempotency: lease lost while fn ran; cancelling fn", "key", lock.Key)
+			m.core.log.Warn("idempotency: lease lost while fn ran; cancelling fn", m.core.keyAttr(lock.Key))
 			hb.lost.Store(true)
+			obs.leaseLost(ctx, err)
 			cancel(ErrLeaseLost)
 		case !time.Now().Before(giveUp()):
-			m.core.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", "key", lock.Key, "err", err)
+			m.core.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", m.core.keyAttr(lock.Key), "err", err)
 			hb.lost.Store(true)
+			obs.leaseLost(ctx, err)
 			cancel(ErrLeaseLost)
 		default:
-			m.core.log.Warn("idempotency: lease renewal failed; retrying", "key", lock.Key, "err", err)
+			m.core.log.Warn("idempotency: lease renewal failed; retrying", m.core.keyAttr(lock.Key), "err", err)
 			hb.rearm(min(retry, time.Until(giveUp())))
 		}
 	}

@@ -74,6 +74,11 @@ type ClaimResult struct {
 	// Record is the record that kept the caller from claiming; zero when
 	// Claimed is true.
 	Record Record
+	// TookOver reports, with Claimed, that the claim replaced a processing
+	// record of the same request whose lease had lapsed: its owner crashed
+	// or lost touch with the store. For metrics; a store may leave it
+	// false.
+	TookOver bool
 }
 
 // Lock names a claim held by one owner: the identity and the owner's token.

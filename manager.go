@@ -94,16 +94,25 @@ func (m *Manager[Req, Resp]) Do(ctx context.Context, key string, req Req, fn fun
 // DoResult is [Manager.Do] that also reports whether the outcome was
 // replayed rather than produced by this call's fn.
 func (m *Manager[Req, Resp]) DoResult(ctx context.Context, key string, req Req, fn func(context.Context, Req) (Resp, error)) (Result[Resp], error) {
+	ctx, obs := m.core.startCall(ctx, key, false)
+	if obs != nil {
+		defer obs.panicked(ctx)
+	}
 	fp, err := checkCall(key, req, fn == nil)
 	if err != nil {
+		obs.end(ctx, false, err)
 		return Result[Resp]{}, err
 	}
-	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn}
+	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn, obs: obs}
+	var res Result[Resp]
 	if m.core.cfg.Wait <= 0 {
-		return c.run(ctx)
+		res, err = c.run(ctx)
+	} else {
+		c.deadline = time.Now().Add(m.core.cfg.Wait)
+		res, err = c.runShared(ctx)
 	}
-	c.deadline = time.Now().Add(m.core.cfg.Wait)
-	return c.runShared(ctx)
+	obs.end(ctx, res.Replayed, err)
+	return res, err
 }
 
 // call is one Do invocation.
@@ -113,7 +122,8 @@ type call[Req, Resp any] struct {
 	req      Req
 	fp       string
 	fn       func(context.Context, Req) (Resp, error)
-	deadline time.Time // zero: do not wait for an in-flight call
+	deadline time.Time     // zero: do not wait for an in-flight call
+	obs      *callObserver // nil without Config.Observer
 }
 
 // runShared joins the in-process flight for the same key and request, or
@@ -121,7 +131,7 @@ type call[Req, Resp any] struct {
 // the store.
 func (c *call[Req, Resp]) runShared(ctx context.Context) (Result[Resp], error) {
 	id := c.key + "\x00" + c.fp // keys never contain NUL
-	return c.m.core.shareFlight(ctx, id, c.fp, c.deadline, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
+	return c.m.core.shareFlight(ctx, id, c.fp, c.deadline, c.obs, func(ctx context.Context, _ func()) (Result[Resp], outcome, error) {
 		return c.attempt(ctx)
 	})
 }
@@ -147,16 +157,19 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 			Lease:       m.core.cfg.Lease,
 			TTL:         m.core.cfg.TTL,
 		})
+		c.obs.storeOp(ctx, "claim", claimedAt, err)
 		if err != nil {
+			c.obs.failedClaim()
 			// The claim may have been written although its answer was
 			// lost (a cut connection, ctx cancelled while it waited):
 			// the row would hold the key for a whole lease under a
 			// token only this call knows. The release carries that
 			// token, so it removes that row and nothing else.
-			m.releaseLostClaim(ctx, lock)
+			m.releaseLostClaim(ctx, lock, c.obs)
 			return Result[Resp]{}, outcome{}, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 		}
 		if cr.Claimed {
+			c.obs.claimed(cr.TookOver)
 			return c.execute(ctx, lock, claimedAt)
 		}
 		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
@@ -165,7 +178,10 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 		if c.deadline.IsZero() {
 			return Result[Resp]{}, outcome{}, ErrInProgress
 		}
-		if err := poll.wait(ctx, c.deadline, m.core.cfg.Lease); err != nil {
+		waitStart := time.Now()
+		err = poll.wait(ctx, c.deadline, m.core.cfg.Lease)
+		c.obs.wait(time.Since(waitStart))
+		if err != nil {
 			return Result[Resp]{}, outcome{}, err
 		}
 	}
@@ -176,7 +192,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	m := c.m
 	fnCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	hb := m.startHeartbeat(ctx, lock, claimedAt, cancel)
+	hb := m.startHeartbeat(ctx, lock, claimedAt, cancel, c.obs)
 
 	// No recover: a panic keeps its original stack. The deferred release
 	// runs while it unwinds (and on runtime.Goexit).
@@ -184,11 +200,12 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	defer func() {
 		if !returned {
 			hb.stop()
-			m.release(ctx, lock, "fn panicked")
+			m.release(ctx, lock, "fn panicked", c.obs)
 		}
 	}()
 	resp, fnErr := c.fn(fnCtx, c.req)
 	returned = true
+	c.obs.ranFn()
 	// The heartbeat keeps the lease while the outcome is written, so that
 	// retried completions do not outlive it; every exit below stops it.
 	defer hb.stop()
@@ -201,18 +218,18 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	// nothing if another caller owns the key now, and they say so.
 	if hb.isLost() && fnErr != nil {
 		hb.stop()
-		m.release(ctx, lock, "fn returned an error after the lease was given up")
+		m.release(ctx, lock, "fn returned an error after the lease was given up", c.obs)
 		return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
 	}
 
 	if fnErr != nil {
 		if !IsPermanent(fnErr) {
 			hb.stop()
-			m.release(ctx, lock, "fn returned an error")
+			m.release(ctx, lock, "fn returned an error", c.obs)
 			return res, outcome{}, fnErr
 		}
 		msg := []byte(fnErr.Error())
-		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd); err != nil {
+		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd, c.obs); err != nil {
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
@@ -221,10 +238,11 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	payload, err := m.core.encode(resp)
 	if err != nil {
 		hb.stop()
-		m.release(ctx, lock, "response not recorded")
+		m.release(ctx, lock, "response not recorded", c.obs)
+		c.obs.outcomeNotRecorded()
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
-	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd); err != nil {
+	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd, c.obs); err != nil {
 		return res, outcome{}, err
 	}
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
@@ -245,7 +263,7 @@ const (
 // nobody else can take the key, so an outage shorter than the lease loses
 // nothing, and a completion that comes too late changes nothing (it carries
 // the token) and says so. It runs even when ctx is cancelled: fn has run.
-func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd func() time.Time) error {
+func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state State, payload []byte, leaseEnd func() time.Time, obs *callObserver) error {
 	var err error
 	backoff := completeBackoff
 	// Renewals during the completion move leaseEnd on; one lease from now
@@ -255,8 +273,10 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 	limit := time.Now().Add(m.core.cfg.Lease)
 	for attempt := 1; ; attempt++ {
 		actx, cancel := m.core.writeContext(ctx)
+		start := time.Now()
 		err = m.store.Complete(actx, lock, state, payload, m.core.cfg.TTL)
 		cancel()
+		obs.storeOp(ctx, "complete", start, err)
 		if err == nil {
 			return nil
 		}
@@ -266,31 +286,37 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if next := time.Now().Add(backoff); attempt >= completeAttempts && (next.After(leaseEnd()) || next.After(limit)) {
 			break
 		}
-		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", "key", lock.Key, "attempt", attempt, "err", err)
+		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", m.core.keyAttr(lock.Key), "attempt", attempt, "err", err)
 		time.Sleep(backoff)
 		backoff = min(backoff*2, completeBackoffMax)
 	}
-	m.core.log.Error("idempotency: outcome not recorded", "key", lock.Key, "err", err)
+	m.core.log.Error("idempotency: outcome not recorded", m.core.keyAttr(lock.Key), "err", err)
 	return fmt.Errorf("%w: key %q: %w", ErrNotRecorded, lock.Key, err)
 }
 
 // releaseLostClaim removes a claim whose answer was lost, if it was
 // written; usually it was not, so a release that finds nothing is not worth
 // a warning.
-func (m *Manager[Req, Resp]) releaseLostClaim(ctx context.Context, lock Lock) {
-	ctx, cancel := m.core.writeContext(ctx)
+func (m *Manager[Req, Resp]) releaseLostClaim(ctx context.Context, lock Lock, obs *callObserver) {
+	wctx, cancel := m.core.writeContext(ctx)
 	defer cancel()
-	if err := m.store.Release(ctx, lock); err != nil && !errors.Is(err, ErrLeaseLost) {
-		m.core.log.Debug("idempotency: release after a failed claim failed; the key is free once its lease runs out", "key", lock.Key, "err", err)
+	start := time.Now()
+	err := m.store.Release(wctx, lock)
+	obs.storeOp(ctx, "release", start, err)
+	if err != nil && !errors.Is(err, ErrLeaseLost) {
+		m.core.log.Debug("idempotency: release after a failed claim failed; the key is free once its lease runs out", m.core.keyAttr(lock.Key), "err", err)
 	}
 }
 
 // release frees the key after fn failed; a failure only delays retries until
 // the lease runs out, so it is logged rather than returned.
-func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string) {
-	ctx, cancel := m.core.writeContext(ctx)
+func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string, obs *callObserver) {
+	wctx, cancel := m.core.writeContext(ctx)
 	defer cancel()
-	if err := m.store.Release(ctx, lock); err != nil {
-		m.core.log.Warn("idempotency: release failed; the key is free again once its lease runs out", "key", lock.Key, "why", why, "err", err)
+	start := time.Now()
+	err := m.store.Release(wctx, lock)
+	obs.storeOp(ctx, "release", start, err)
+	if err != nil {
+		m.core.log.Warn("idempotency: release failed; the key is free again once its lease runs out", m.core.keyAttr(lock.Key), "why", why, "err", err)
 	}
 }

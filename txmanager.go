@@ -137,11 +137,16 @@ func (m *TxManager[Req, Resp, Tx]) DoInResult(ctx context.Context, tx Tx, key st
 }
 
 func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer Tx, key string, req Req, fn func(context.Context, Tx, Req) (Resp, error)) (Result[Resp], error) {
+	ctx, obs := m.core.startCall(ctx, key, true)
+	if obs != nil {
+		defer obs.panicked(ctx)
+	}
 	fp, err := checkCall(key, req, fn == nil)
 	if err != nil {
+		obs.end(ctx, false, err)
 		return Result[Resp]{}, err
 	}
-	c := &txCall[Req, Resp, Tx]{m: m, key: key, req: req, fp: fp, fn: fn, joined: joined, outer: outer}
+	c := &txCall[Req, Resp, Tx]{m: m, key: key, req: req, fp: fp, fn: fn, joined: joined, outer: outer, obs: obs}
 	if m.core.cfg.Wait > 0 {
 		c.deadline = time.Now().Add(m.core.cfg.Wait)
 	}
@@ -149,7 +154,9 @@ func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer T
 	// Wait: an in-process duplicate, whatever its request, must not reach
 	// the database, where on SQLite it would wait for the first call's
 	// transaction instead of failing at once.
-	return m.core.shareFlight(ctx, key, fp, c.deadline, c.attempt)
+	res, err := m.core.shareFlight(ctx, key, fp, c.deadline, obs, c.attempt)
+	obs.end(ctx, res.Replayed, err)
+	return res, err
 }
 
 // txAttempts bounds how many times a transaction that failed as a whole
@@ -163,9 +170,10 @@ type txCall[Req, Resp, Tx any] struct {
 	req      Req
 	fp       string
 	fn       func(context.Context, Tx, Req) (Resp, error)
-	joined   bool      // DoIn: claim inside outer, behind a savepoint
-	outer    Tx        // the caller's transaction, when joined
-	deadline time.Time // zero: do not wait for an in-flight call
+	joined   bool          // DoIn: claim inside outer, behind a savepoint
+	outer    Tx            // the caller's transaction, when joined
+	deadline time.Time     // zero: do not wait for an in-flight call
+	obs      *callObserver // nil without Config.Observer
 }
 
 // next says what attempt does after one claim-and-run.
@@ -194,14 +202,18 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 				}
 				return Result[Resp]{}, outcome{}, err // wraps ErrInProgress, with what the store saw
 			}
-			if err := poll.wait(ctx, c.deadline, c.m.core.cfg.Lease); err != nil {
+			waitStart := time.Now()
+			err := poll.wait(ctx, c.deadline, c.m.core.cfg.Lease)
+			c.obs.wait(time.Since(waitStart))
+			if err != nil {
 				return Result[Resp]{}, outcome{}, err
 			}
 		case runAgain:
 			if failures == txAttempts {
+				c.obs.outcomeNotRecorded()
 				return res, outcome{}, fmt.Errorf("idempotency: key %q: the transaction failed %d times (serialization failure or deadlock); nothing committed, retry later: %w", c.key, failures, err)
 			}
-			c.m.core.log.Debug("idempotency: transaction failed as a whole; running it again", "key", c.key, "attempt", failures, "err", err)
+			c.m.core.log.Debug("idempotency: transaction failed as a whole; running it again", c.m.core.keyAttr(c.key), "attempt", failures, "err", err)
 			if err := backoff(ctx, failures); err != nil {
 				return Result[Resp]{}, outcome{}, err
 			}
@@ -213,6 +225,7 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 // once claims the key in a transaction and, when claimed, runs fn in it.
 func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Result[Resp], outcome, next, error) {
 	m := c.m
+	c.obs.newAttempt()
 	req := ClaimRequest{
 		Namespace:   m.core.cfg.Namespace,
 		Key:         c.key,
@@ -225,13 +238,20 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	// commit. The store bounds the transaction with it and ends the
 	// claim's context when it runs out; a replay opens no transaction and
 	// needs no deadline.
+	start := time.Now()
 	claim, cr, err := c.claim(ctx, req)
+	if errors.Is(err, ErrInProgress) {
+		c.obs.storeOp(ctx, "claim", start, nil) // an answer, not a failure
+	} else {
+		c.obs.storeOp(ctx, "claim", start, err)
+	}
 	switch {
 	case errors.Is(err, ErrInProgress):
 		return Result[Resp]{}, outcome{}, waitThenRetry, err
 	case err != nil && c.retryable(err):
 		return Result[Resp]{}, outcome{}, runAgain, err
 	case err != nil:
+		c.obs.failedClaim()
 		return Result[Resp]{}, outcome{}, finished, fmt.Errorf("idempotency: claim key %q: %w", c.key, err)
 	case !cr.Claimed:
 		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
@@ -243,6 +263,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 		return Result[Resp]{}, outcome{}, waitThenRetry, nil
 	}
 	claimed()
+	c.obs.claimed(cr.TookOver)
 	return c.execute(ctx, claim.Context(), claim)
 }
 
@@ -267,6 +288,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 	}()
 	resp, fnErr := c.fn(txCtx, claim.Tx(), c.req)
 	returned = true
+	c.obs.ranFn()
 	res := Result[Resp]{Value: resp}
 
 	if leaseRanOut(txCtx) {
@@ -291,10 +313,15 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 	payload, err := m.core.encode(resp)
 	if err != nil {
 		c.rollback(ctx, claim, "response not recorded")
+		c.obs.outcomeNotRecorded()
 		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
-	if err := claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL); err != nil {
+	start := time.Now()
+	err = claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL)
+	c.obs.storeOp(ctx, "complete", start, err)
+	if err != nil {
 		c.rollback(ctx, claim, "outcome not written")
+		c.obs.outcomeNotRecorded()
 		switch {
 		case c.retryable(err):
 			return res, outcome{}, runAgain, err
@@ -303,7 +330,11 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
 	}
-	if err := claim.Commit(txCtx); err != nil {
+	start = time.Now()
+	err = claim.Commit(txCtx)
+	c.obs.storeOp(ctx, "commit", start, err)
+	if err != nil {
+		c.obs.outcomeNotRecorded()
 		if c.joined { // the caller's transaction must not keep what DoIn reports as failed
 			c.rollback(ctx, claim, "savepoint not released")
 		}
@@ -346,7 +377,7 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 		}
 	}
 	if err != nil {
-		m.core.log.Error("idempotency: permanent failure not recorded", "key", c.key, "err", err)
+		m.core.log.Error("idempotency: permanent failure not recorded", m.core.keyAttr(c.key), "err", err)
 		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
 	}
 	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
@@ -359,7 +390,7 @@ func (c *txCall[Req, Resp, Tx]) rollback(ctx context.Context, claim ClaimedTx[Tx
 	rctx, cancel := c.m.core.writeContext(ctx)
 	defer cancel()
 	if err := claim.Rollback(rctx); err != nil {
-		c.m.core.log.Warn("idempotency: rollback failed", "key", c.key, "why", why, "err", err)
+		c.m.core.log.Warn("idempotency: rollback failed", c.m.core.keyAttr(c.key), "why", why, "err", err)
 	}
 }
 

@@ -31,10 +31,10 @@ local function int(x) return string.format('%.0f', x) end
 `
 
 // claimScript: KEYS[1] record; ARGV fingerprint, token, lease ms, ttl ms.
-// Returns 1 when the caller owns the key (a new record, a lapsed claim of
-// the same request taken over, or its own claim seen again when a retry of
-// this script follows a lost reply), else {state, fingerprint, payload} of
-// the record in the way, having written nothing.
+// Returns 1 when the caller owns the key (a new record, or its own claim
+// seen again when a retry of this script follows a lost reply), 2 when it
+// took over a lapsed claim of the same request, else {state, fingerprint,
+// payload} of the record in the way, having written nothing.
 var claimScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'l', 'p')
 local now
@@ -52,11 +52,12 @@ if r[1] then
 		return {r[1], r[2], r[5]}
 	end
 end
+local took = now and 2 or 1
 now = now or millis()
 local lease = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 's', '0', 'f', ARGV[1], 't', ARGV[2], 'l', int(now + lease), 'c', int(now))
 redis.call('PEXPIREAT', KEYS[1], int(now + lease + tonumber(ARGV[4])))
-return 1
+return took
 `)
 
 // renewScript: KEYS[1] record; ARGV token, lease ms, ttl ms. Returns 1 when

@@ -132,11 +132,11 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 	return parseClaim(reply)
 }
 
-// parseClaim reads the claim script's reply: 1, or {state, fingerprint,
-// payload}.
+// parseClaim reads the claim script's reply: 1 (claimed), 2 (took over a
+// lapsed claim), or {state, fingerprint, payload}.
 func parseClaim(reply any) (idempotency.ClaimResult, error) {
-	if n, ok := reply.(int64); ok && n == 1 {
-		return idempotency.ClaimResult{Claimed: true}, nil
+	if n, ok := reply.(int64); ok && (n == 1 || n == 2) {
+		return idempotency.ClaimResult{Claimed: true, TookOver: n == 2}, nil
 	}
 	fields, ok := reply.([]any)
 	if !ok || len(fields) != 3 {

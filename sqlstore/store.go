@@ -198,6 +198,7 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 				return idempotency.ClaimResult{Record: step.Record}, nil
 			case step.found:
 				step.claimed, err = s.takeOver(ctx, req, lease, expiry)
+				step.tookOver = step.claimed && step.lapsed
 			default:
 				step.claimed, err = s.insert(ctx, req, lease, expiry)
 			}
@@ -210,7 +211,7 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 			return idempotency.ClaimResult{}, s.wrap("claim", err)
 		}
 		if step.claimed {
-			return idempotency.ClaimResult{Claimed: true}, nil
+			return idempotency.ClaimResult{Claimed: true, TookOver: step.tookOver}, nil
 		}
 		// A rival inserted or took over the row in between: read again.
 	}
@@ -226,6 +227,8 @@ type claimStep struct {
 	claimed            bool // the key is ours
 	found              bool // a record exists
 	claimable          bool // found, and expired or a lapsed lease of the same request
+	lapsed             bool // claimable as a lapsed lease, not expired
+	tookOver           bool // claimed by taking over a lapsed lease
 }
 
 // writeFirst claims an absent key with the insert, and reads the record
@@ -276,6 +279,7 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 	}
 	st.found = true
 	st.claimable = isClaimable(st.Record, req, expired, lapsed)
+	st.lapsed = st.claimable && !expired
 	return st, nil
 }
 
