@@ -1,6 +1,8 @@
 package idemhttp_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemhttp"
+	"github.com/idemkit/idempotency/internal/testdb"
 )
 
 const duplicates = 50
@@ -152,4 +155,27 @@ func TestScopeIsolation(t *testing.T) {
 			t.Fatalf("handler ran %d times, want 5", n)
 		}
 	})
+}
+
+// TestObserverSeesRequests: the middleware's Manager reports each request
+// with a key to Config.Observer: a first run, then a replay.
+func TestObserverSeesRequests(t *testing.T) {
+	var mu sync.Mutex
+	var outcomes []idempotency.Outcome
+	obs := &idempotency.Observer{CallEnd: func(_ context.Context, _ idempotency.CallInfo, e idempotency.CallEnd) {
+		mu.Lock()
+		outcomes = append(outcomes, e.Outcome)
+		mu.Unlock()
+	}}
+	s := testdb.NewStore(t, testdb.Backends()[0])
+	var h counter
+	srv := serve(t, s, idemhttp.Config{Observer: obs}, &h)
+	first := send(t, srv, req{Key: "k", Body: "b"})
+	wantFresh(t, first, http.StatusCreated)
+	wantReplay(t, first, send(t, srv, req{Key: "k", Body: "b"}))
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(outcomes) != "[executed replayed]" {
+		t.Errorf("observer saw %v; want [executed replayed]", outcomes)
+	}
 }

@@ -150,6 +150,12 @@ type Config struct {
 	// Nil logs nothing. Defaults to nil.
 	Logger *slog.Logger
 
+	// Observer receives the outcome of every request that carries a key
+	// (replayed, executed, in progress, ...), its store operations and lost
+	// leases: see [idempotency.Observer] and package idemotel. Defaults to
+	// nil: nothing is observed.
+	Observer *idempotency.Observer
+
 	// Refuse writes the middleware's own refusals (see [Refusal]) in the
 	// API's error format, for clients that decide from it whether to
 	// retry (Stripe's clients, for one, retry any error body that is not
@@ -266,6 +272,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		// Manager's only has to leave room for the recorded headers.
 		MaxResponseBytes: s.maxResponse + maxEncodedHeaderBytes,
 		Logger:           cfg.Logger,
+		Observer:         cfg.Observer,
 	}
 	return s, mc, nil
 }
