@@ -58,7 +58,7 @@ func checkNode(ctx context.Context, node redis.Cmdable) (refused string, err err
 	case isRefusal(err):
 		notes = append(notes, "INFO: "+err.Error())
 	case err != nil:
-		return "", fmt.Errorf("redisstore: cannot reach Redis to check its settings: %w", err)
+		return "", fmt.Errorf("redisstore: cannot check the Redis server's settings (is it reachable, and are the credentials right?): %w", err)
 	default:
 		if err := checkVersion(info); err != nil {
 			return "", err
@@ -69,7 +69,7 @@ func checkNode(ctx context.Context, node redis.Cmdable) (refused string, err err
 	case isRefusal(err):
 		notes = append(notes, "CONFIG GET: "+err.Error())
 	case err != nil:
-		return "", fmt.Errorf("redisstore: cannot reach Redis to check its settings: %w", err)
+		return "", fmt.Errorf("redisstore: cannot check the Redis server's settings (is it reachable, and are the credentials right?): %w", err)
 	default:
 		if p, ok := policy["maxmemory-policy"]; ok && p != "noeviction" {
 			return "", fmt.Errorf("redisstore: the server's maxmemory-policy is %q, which may evict records, and an evicted record lets a retry run fn again: set maxmemory-policy noeviction (CONFIG SET and redis.conf), or keep idempotency records on a Redis of their own", p)
@@ -102,9 +102,15 @@ func checkVersion(info string) error {
 	return nil
 }
 
-// isRefusal reports an error the server answered with (an unknown or
-// forbidden command), as opposed to one that means it could not be reached.
+// isRefusal reports that the server refused to answer a check: the command
+// is unknown or renamed, or the user may not run it. Any other error (the
+// server cannot be reached, NOAUTH, WRONGPASS) is not a refusal: it fails
+// New, since every claim would fail the same way.
 func isRefusal(err error) bool {
 	var rerr redis.Error
-	return err != nil && errors.As(err, &rerr) && !errors.Is(err, redis.Nil)
+	if err == nil || !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "NOPERM") || strings.Contains(msg, "unknown command") || strings.Contains(msg, "unknown subcommand")
 }

@@ -52,9 +52,10 @@
 //   - Config.WaitReplicas makes every claim and completion wait (Redis WAIT)
 //     until that many replicas have it, and fail with [ErrNotReplicated]
 //     otherwise: a failover to one of those replicas then loses nothing
-//     acknowledged. It costs a replication round trip per write. WAIT does
-//     not make Redis strongly consistent: a replica that acknowledged can
-//     still lose the write if it fails too.
+//     acknowledged. It costs a round trip and the replication delay per
+//     write; a replay writes nothing and waits for nothing. WAIT does not
+//     make Redis strongly consistent: Redis may still promote a replica
+//     that had not acknowledged, and a replica that did can fail too.
 //   - AOF with appendfsync always on the primary (and replicas) covers a
 //     crash of the whole deployment.
 //
@@ -62,11 +63,14 @@
 //
 // maxmemory-policy must be noeviction: an evicted record is a key freed
 // early, and a retry runs fn again. [New] checks it (and that the server is
-// Redis 6.2 or newer) on every primary and refuses an evicting policy; a
+// Redis 6.2 or newer) on every primary of a cluster, or on the current
+// primary, and refuses an evicting policy; a
 // server that refuses CONFIG, as managed services often do, gets one
 // warning in Config.Logger, and the setting is yours to make sure of. Keep
 // the records on a Redis with memory to spare, or on one of their own.
 //
 // Records of different namespaces and of stores with different prefixes
-// never collide; a Prefix may contain ':' but no braces or spaces.
+// never collide; a Prefix may contain ':' but no braces, glob characters or
+// spaces. A *redis.Ring is refused: it moves keys to other shards when one
+// goes away, and a record that moves lets a retry run fn again.
 package redisstore

@@ -10,8 +10,8 @@ import (
 const DefaultPrefix = "idempotency"
 
 // checkPrefix rejects a prefix that would break the key layout: braces
-// (the first "{" must be the store's own empty hash tag) and bytes that
-// redis-cli and logs cannot show.
+// (the first "{" must be the store's own empty hash tag), glob characters,
+// and bytes that redis-cli and logs cannot show.
 func checkPrefix(p string) error {
 	if strings.ContainsAny(p, "{}") {
 		return fmt.Errorf("redisstore: Config.Prefix %q contains a brace: on a Redis Cluster it would become a hash tag that puts every record on one node; use letters, digits and punctuation such as ':' '.' '-' '_'", p)
@@ -20,6 +20,10 @@ func checkPrefix(p string) error {
 		if p[i] <= ' ' || p[i] >= 0x7f {
 			return fmt.Errorf("redisstore: Config.Prefix %q contains byte %#x: use printable ASCII without spaces", p, p[i])
 		}
+	}
+	if strings.ContainsAny(p, `*?[]\`) {
+		// Operators find a store's keys with SCAN MATCH <prefix>:*.
+		return fmt.Errorf("redisstore: Config.Prefix %q contains a glob character (* ? [ ] \\), which would break SCAN MATCH for its keys", p)
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func TestCheckPrefix(t *testing.T) {
 			t.Errorf("checkPrefix(%q) = %v; want nil", p, err)
 		}
 	}
-	for _, p := range []string{"{app}", "a}", "a b", "a\nb", "é"} {
+	for _, p := range []string{"{app}", "a}", "a b", "a\nb", "é", "a*", "a[1]"} {
 		if err := checkPrefix(p); err == nil {
 			t.Errorf("checkPrefix(%q) = nil; want an error", p)
 		}

@@ -32,16 +32,14 @@ local function int(x) return string.format('%.0f', x) end
 
 // claimScript: KEYS[1] record; ARGV fingerprint, token, lease ms, ttl ms.
 // Returns 1 when the caller owns the key (a new record, or its own claim
-// seen again when a retry of this script follows a lost reply), 2 when it
-// took over a lapsed claim of the same request, else {state, fingerprint,
-// payload} of the record in the way, having written nothing.
+// seen again when a retry of this script follows a lost reply: its lease
+// starts again from now, as the caller believes), 2 when it took over a
+// lapsed claim of the same request, else {state, fingerprint, payload} of
+// the record in the way, having written nothing.
 var claimScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'l', 'p')
 local now
-if r[1] then
-	if r[1] == '0' and r[3] == ARGV[2] then
-		return 1
-	end
+if r[1] and not (r[1] == '0' and r[3] == ARGV[2]) then
 	-- Only a processing record of the same request, whose lease lapsed,
 	-- is taken over; a replay returns here without reading the clock.
 	if r[1] ~= '0' or r[2] ~= ARGV[1] then
@@ -84,6 +82,9 @@ if r[2] ~= ARGV[1] then
 	return 0
 end
 if r[1] == ARGV[2] then
+	-- A retry after a lost reply: rewrite a field with its own value, so
+	-- that a WAIT after it waits for the replicas to hold the outcome.
+	redis.call('HSET', KEYS[1], 't', ARGV[1])
 	return 1
 end
 if r[1] ~= '0' then

@@ -46,13 +46,14 @@ type Config struct {
 	// WaitReplicas, when positive, makes every claim and completion wait
 	// until that many replicas have acknowledged it (Redis WAIT, on the
 	// connection that wrote), and fail with [ErrNotReplicated] otherwise.
-	// It narrows what a failover can lose; it costs a replication round
-	// trip per write. Requires a *redis.Client (single node or Sentinel
+	// A replay writes nothing and does not wait. It narrows what a
+	// failover can lose; it costs a round trip and the replication delay
+	// per write. Requires a *redis.Client (single node or Sentinel
 	// failover) or a *redis.ClusterClient. Defaults to 0: no waiting.
 	WaitReplicas int
-	// WaitTimeout bounds each wait for replicas; keep it below the
-	// client's ReadTimeout (3s unless set), which bounds the reply. Defaults
-	// to 1s when WaitReplicas is set.
+	// WaitTimeout bounds each wait for replicas: at least a millisecond,
+	// and below the client's ReadTimeout (3s unless set), which bounds
+	// the reply. Defaults to 1s when WaitReplicas is set.
 	WaitTimeout time.Duration
 	// Logger receives the one warning New logs when the server refuses the
 	// commands that check its settings (managed services often refuse
@@ -77,13 +78,16 @@ type Store struct {
 var _ idempotency.ExpiringStore = (*Store)(nil)
 
 // New returns a Store on rdb. It validates cfg and checks the server (every
-// master of a cluster): Redis 6.2 or newer, and a maxmemory-policy that
+// primary of a cluster, the current primary behind Sentinel): Redis 6.2 or newer, and a maxmemory-policy that
 // never evicts, since an evicted record lets a retry run fn again. A server
 // that refuses those checks gets one warning in cfg.Logger; one that cannot
 // be reached fails New, as does one that fails a check.
 func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil client")
+	}
+	if _, ok := rdb.(*redis.Ring); ok {
+		return nil, errors.New("redisstore: New: a *redis.Ring moves keys to other shards when one goes away, and a record that moves lets a retry run fn again: use a Redis Cluster (redis.ClusterClient) to spread records over nodes")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
@@ -125,18 +129,31 @@ func (s *Store) Claim(ctx context.Context, req idempotency.ClaimRequest) (idempo
 		return idempotency.ClaimResult{}, err
 	}
 	key := s.Key(req.Namespace, req.Key)
-	reply, err := s.wait.run(ctx, s.rdb, claimScript, key, req.Fingerprint, req.Token, millis(req.Lease), millis(req.TTL))
+	reply, err := s.wait.run(ctx, s.rdb, claimScript, key, isClaimed, req.Fingerprint, req.Token, millis(req.Lease), millis(req.TTL))
 	if err != nil {
 		return idempotency.ClaimResult{}, wrap("claim", req.Key, err)
 	}
 	return parseClaim(reply)
 }
 
+// isClaimed reports whether a claim script's reply is a claim, which
+// wrote; a record returned instead was only read.
+func isClaimed(reply any) bool {
+	n, ok := reply.(int64)
+	return ok && (n == 1 || n == 2)
+}
+
+// isOne reports a script's reply 1: done, and written.
+func isOne(reply any) bool {
+	n, ok := reply.(int64)
+	return ok && n == 1
+}
+
 // parseClaim reads the claim script's reply: 1 (claimed), 2 (took over a
 // lapsed claim), or {state, fingerprint, payload}.
 func parseClaim(reply any) (idempotency.ClaimResult, error) {
-	if n, ok := reply.(int64); ok && (n == 1 || n == 2) {
-		return idempotency.ClaimResult{Claimed: true, TookOver: n == 2}, nil
+	if isClaimed(reply) {
+		return idempotency.ClaimResult{Claimed: true, TookOver: reply.(int64) == 2}, nil
 	}
 	fields, ok := reply.([]any)
 	if !ok || len(fields) != 3 {
@@ -180,7 +197,7 @@ func (s *Store) Complete(ctx context.Context, lock idempotency.Lock, state idemp
 		return fmt.Errorf("redisstore: complete: TTL %v must be positive", ttl)
 	}
 	key := s.Key(lock.Namespace, lock.Key)
-	reply, err := s.wait.run(ctx, s.rdb, completeScript, key, lock.Token, stateCode(state), payload, millis(ttl))
+	reply, err := s.wait.run(ctx, s.rdb, completeScript, key, isOne, lock.Token, stateCode(state), payload, millis(ttl))
 	return s.owned("complete", lock, reply, err)
 }
 
@@ -196,7 +213,7 @@ func (s *Store) owned(op string, lock idempotency.Lock, reply any, err error) er
 	if err != nil {
 		return wrap(op, lock.Key, err)
 	}
-	if n, ok := reply.(int64); ok && n == 1 {
+	if isOne(reply) {
 		return nil
 	}
 	return fmt.Errorf("redisstore: %s of key %q: %w", op, lock.Key, idempotency.ErrLeaseLost)

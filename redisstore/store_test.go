@@ -62,8 +62,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": b.Addrs[0]}})
 	defer ring.Close()
-	if _, err := redisstore.New(ring, redisstore.Config{WaitReplicas: 1}); err == nil || !strings.Contains(err.Error(), "WAIT") {
-		t.Errorf("WaitReplicas on a Ring: %v; want an error that says why", err)
+	if _, err := redisstore.New(ring, redisstore.Config{}); err == nil || !strings.Contains(err.Error(), "Ring") {
+		t.Errorf("a Ring: %v; want an error that says why a Ring will not do", err)
+	}
+	if _, err := redisstore.New(c, redisstore.Config{WaitReplicas: 1, WaitTimeout: time.Microsecond}); err == nil {
+		t.Error("WaitTimeout under a millisecond (WAIT 0 waits for ever): nil error")
 	}
 }
 
@@ -124,8 +127,8 @@ func TestRedisDown(t *testing.T) {
 	if ran != 0 {
 		t.Fatalf("fn ran %d times without a claim", ran)
 	}
-	if _, err := redisstore.New(c, redisstore.Config{Prefix: prefix}); err == nil || !strings.Contains(err.Error(), "cannot reach Redis") {
-		t.Errorf("New with Redis down: %v; want 'cannot reach Redis'", err)
+	if _, err := redisstore.New(c, redisstore.Config{Prefix: prefix}); err == nil || !strings.Contains(err.Error(), "cannot check the Redis server") {
+		t.Errorf("New with Redis down: %v; want 'cannot check the Redis server'", err)
 	}
 
 	up, err := idempotency.New[string, string](b.Store(t, b.Client(t), redisstore.Config{Prefix: prefix}), idempotency.Config{})
@@ -147,6 +150,13 @@ func TestServerChecks(t *testing.T) {
 	defer c.Close()
 	if _, err := redisstore.New(c, redisstore.Config{}); err == nil || !strings.Contains(err.Error(), "noeviction") {
 		t.Errorf("New on allkeys-lru: %v; want an error naming noeviction", err)
+	}
+
+	guarded := testredis.StartServer(t, "--requirepass", "secret")
+	c3 := redis.NewClient(&redis.Options{Addr: guarded, Password: "wrong", MaxRetries: -1})
+	defer c3.Close()
+	if _, err := redisstore.New(c3, redisstore.Config{}); err == nil {
+		t.Error("New with a wrong password: nil error; want the server's refusal, not a warning")
 	}
 
 	locked := testredis.StartServer(t, "--rename-command", "CONFIG", "")
@@ -179,7 +189,7 @@ func TestWaitReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err := redisstore.New(c, redisstore.Config{WaitReplicas: 1, WaitTimeout: 5 * time.Second})
+	s, err := redisstore.New(c, redisstore.Config{WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +217,10 @@ func TestWaitReplicas(t *testing.T) {
 	if _, err := m2.Do(ctx, "k2", "r", fn); !errors.Is(err, redisstore.ErrNotReplicated) {
 		t.Fatalf("Do waiting for two replicas of one: %v; want ErrNotReplicated", err)
 	}
+	// A replay writes nothing, so it waits for no replica.
+	if r, err := m2.DoResult(ctx, "k", "r", fn); err != nil || !r.Replayed {
+		t.Fatalf("replay with WaitReplicas that cannot be met: %+v, %v; want the replay", r, err)
+	}
 	if r, err := m.DoResult(ctx, "k2", "r", fn); err != nil || r.Replayed {
 		t.Fatalf("after ErrNotReplicated: %+v, %v; want a first run (the claim was released)", r, err)
 	}
@@ -227,5 +241,46 @@ func waitForReplica(t *testing.T, c *redis.Client) {
 			t.Fatalf("the replica did not come online: %v\n%s", err, info)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRetriedClaimRefreshesLease: a claim script run again with the same
+// token (go-redis retries a command whose reply was lost) finds its own
+// claim and starts its lease again from now, so that a rival of the same
+// request cannot take the key over while its owner believes it just
+// claimed it.
+func TestRetriedClaimRefreshesLease(t *testing.T) {
+	b := single(t)
+	s := testredis.NewStore(t, b)
+	ctx := context.Background()
+	const fp = "v1:00"
+	first := idempotency.ClaimRequest{Namespace: "ns", Key: "k", Fingerprint: fp, Token: "a", Lease: 30 * time.Millisecond, TTL: time.Hour}
+	if res, err := s.Claim(ctx, first); err != nil || !res.Claimed {
+		t.Fatalf("claim: %+v, %v", res, err)
+	}
+	// Wait on the server's clock until that lease has lapsed: a rival
+	// with another token could take it over now.
+	rival := idempotency.ClaimRequest{Namespace: "ns", Key: "control", Fingerprint: fp, Token: "c", Lease: 30 * time.Millisecond, TTL: time.Hour}
+	if _, err := s.Claim(ctx, rival); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rival.Token += "x"
+		res, err := s.Claim(ctx, rival)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Claimed {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	first.Lease = time.Hour
+	if res, err := s.Claim(ctx, first); err != nil || !res.Claimed || res.TookOver {
+		t.Fatalf("the owner's claim run again: %+v, %v; want claimed (its own)", res, err)
+	}
+	other := idempotency.ClaimRequest{Namespace: "ns", Key: "k", Fingerprint: fp, Token: "b", Lease: time.Hour, TTL: time.Hour}
+	if res, err := s.Claim(ctx, other); err != nil || res.Claimed {
+		t.Fatalf("a rival right after: %+v, %v; want the owner's live claim", res, err)
 	}
 }

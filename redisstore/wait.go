@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,9 +9,10 @@ import (
 )
 
 // waiter runs the scripts that claim and complete, and, when replicas is
-// positive, follows each with WAIT on the same connection: WAIT counts the
-// replicas that have the connection's own last write, so it must travel in
-// one pipeline with the script, to the primary that owns the key.
+// positive, follows each one that wrote with WAIT on the same connection:
+// WAIT counts the replicas that hold that connection's last write, so it
+// must follow the script on one connection to the primary that owns the
+// key. A replay writes nothing and does not wait.
 type waiter struct {
 	replicas int
 	timeout  time.Duration
@@ -24,6 +24,9 @@ func newWaiter(rdb redis.UniversalClient, replicas int, timeout time.Duration) (
 		return waiter{}, fmt.Errorf("redisstore: Config.WaitReplicas %d is negative", replicas)
 	case timeout < 0:
 		return waiter{}, fmt.Errorf("redisstore: Config.WaitTimeout %v is negative", timeout)
+	case timeout > 0 && timeout < time.Millisecond:
+		// WAIT counts whole milliseconds, and WAIT 0 waits for ever.
+		return waiter{}, fmt.Errorf("redisstore: Config.WaitTimeout %v is under a millisecond", timeout)
 	case replicas == 0:
 		return waiter{}, nil
 	}
@@ -38,42 +41,44 @@ func newWaiter(rdb redis.UniversalClient, replicas int, timeout time.Duration) (
 	return waiter{replicas: replicas, timeout: timeout}, nil
 }
 
-// run runs script on key with args and returns its reply.
-func (w waiter) run(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, key string, args ...any) (any, error) {
+// run runs script on key with args and returns its reply. wrote tells from
+// the reply whether the script wrote.
+func (w waiter) run(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, key string, wrote func(reply any) bool, args ...any) (any, error) {
 	keys := []string{key}
 	if w.replicas == 0 {
 		return script.Run(ctx, rdb, keys, args...).Result()
 	}
-	node := redis.Cmdable(rdb)
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		primary, err := cc.MasterForKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		node = primary
-	}
-	reply, err := w.pipeline(ctx, node, script, keys, args)
-	if isNoScript(err) {
-		// The primary has not seen the script (a restart, SCRIPT FLUSH, a
-		// new node): load it there and try once more.
-		if err := script.Load(ctx, node).Err(); err != nil {
-			return nil, err
-		}
-		reply, err = w.pipeline(ctx, node, script, keys, args)
+	reply, err := w.runOnPrimary(ctx, rdb, script, keys, wrote, args)
+	if cc, ok := rdb.(*redis.ClusterClient); ok && isMoved(err) {
+		// The slot moved to another primary (a resharding or a
+		// failover): learn the new layout and try there, once. (During
+		// a migration, ASK answers still fail; the Manager's retries
+		// and the caller's cover that short window.)
+		cc.ReloadState(ctx)
+		reply, err = w.runOnPrimary(ctx, rdb, script, keys, wrote, args)
 	}
 	return reply, err
 }
 
-func (w waiter) pipeline(ctx context.Context, node redis.Cmdable, script *redis.Script, keys []string, args []any) (any, error) {
-	pipe := node.Pipeline()
-	eval := script.EvalSha(ctx, pipe, keys, args...)
-	acked := pipe.Do(ctx, "wait", w.replicas, w.timeout.Milliseconds())
-	_, _ = pipe.Exec(ctx) // each command's error is read below
-	reply, err := eval.Result()
-	if err != nil {
-		return nil, err
+func (w waiter) runOnPrimary(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, keys []string, wrote func(any) bool, args []any) (any, error) {
+	var node *redis.Client
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		primary, err := c.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, err
+		}
+		node = primary
+	case *redis.Client:
+		node = c
 	}
-	n, err := acked.Int64()
+	conn := node.Conn()
+	defer conn.Close()
+	reply, err := script.Run(ctx, conn, keys, args...).Result()
+	if err != nil || !wrote(reply) {
+		return reply, err
+	}
+	n, err := conn.Wait(ctx, w.replicas, w.timeout).Result()
 	if err != nil {
 		return nil, fmt.Errorf("waiting for replicas: %w", err)
 	}
@@ -83,6 +88,6 @@ func (w waiter) pipeline(ctx context.Context, node redis.Cmdable, script *redis.
 	return reply, nil
 }
 
-func isNoScript(err error) bool {
-	return err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT"))
+func isMoved(err error) bool {
+	return err != nil && redis.HasErrorPrefix(err, "MOVED")
 }

@@ -2,6 +2,7 @@ package testredis
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -33,21 +34,32 @@ func StartServer(t testing.TB, extra ...string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
-	// There is no signal for "listening" but an answer: poll for it.
+	// There is no signal for "listening" but an answer (an error reply,
+	// such as NOAUTH, is one too): poll for it, unless the server exited
+	// (say its port was taken after freePort let it go).
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
 		cancel()
-		if err == nil {
+		var answer redis.Error
+		if err == nil || errors.As(err, &answer) {
 			return addr
+		}
+		select {
+		case werr := <-exited:
+			exited <- werr // for the cleanup
+			t.Fatalf("redis-server %v exited: %v", args, werr)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("redis-server %v does not answer: %v", args, err)
