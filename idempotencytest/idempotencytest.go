@@ -669,12 +669,18 @@ func testLiveClaimOutlivesTTL(t *testing.T, s idempotency.Store) {
 	// deleted while its lease holds.
 	ctx := context.Background()
 	mustClaim(t, s, claimReq("ns", "long-lease", fp1, long, short))
-	renewed := claimReq("ns", "renewed", fp1, short, short)
+	// The renewed claim's first lease leaves time for the renewal on a
+	// loaded machine (a store that expires records itself would have
+	// deleted it otherwise); a control key claimed after it with the same
+	// lease shows when that first lease and TTL are surely over.
+	const first = 200 * time.Millisecond
+	renewed := claimReq("ns", "renewed", fp1, first, short)
 	mustClaim(t, s, renewed)
 	if err := s.Renew(ctx, lockOf(renewed), long, short); err != nil {
 		t.Fatal(err)
 	}
-	waitPast(t, s, "control")
+	mustClaim(t, s, claimReq("ns", "control", fp1, first, short))
+	claimWhenFree(t, s, claimReq("ns", "control", fp2, long, long))
 	for _, key := range []string{"long-lease", "renewed"} {
 		rec := mustNotClaim(t, s, claimReq("ns", key, fp2, long, long))
 		if rec.Fingerprint != fp1 {
