@@ -14,6 +14,11 @@
 // Tests that need time to pass use leases and TTLs of a few milliseconds and
 // wait for the store's own clock to move past them.
 //
+// A store that implements [idempotency.Inspector] is checked for looking
+// up and forgetting keys in every state, and one that implements
+// [idempotency.StatsReader] for its counts; for other stores those tests
+// are skipped.
+//
 // A store that deletes expired records by itself (an
 // [idempotency.ExpiringStore] whose ExpiresRecords reports true, such as
 // redisstore) is checked for that instead: its DeleteExpired must delete
@@ -81,6 +86,14 @@ func Run(t *testing.T, newStore NewStore) {
 		{"DeleteAbandonedClaims", testDeleteAbandoned},
 		{"ConcurrentDeleteExpired", testConcurrentDeleteExpired},
 		{"RejectsInvalidInput", testInvalidInput},
+		// Stores that implement idempotency.Inspector and StatsReader.
+		{"InspectClaim", testInspectClaim},
+		{"InspectLapsedLease", testInspectLapsed},
+		{"InspectFinished", testInspectFinished},
+		{"InspectAbsentOrExpired", testInspectAbsent},
+		{"ForgetInEveryState", testForget},
+		{"CompleteAfterForget", testForgetThenStaleComplete},
+		{"Stats", testStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

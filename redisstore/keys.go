@@ -51,3 +51,36 @@ func recordKey(prefix, namespace, key string) string {
 	b.WriteString(key)
 	return b.String()
 }
+
+// parseRecordKey returns the namespace of a record's Redis key made by
+// recordKey with prefix, and false for a key it did not make.
+func parseRecordKey(prefix, k string) (namespace string, ok bool) {
+	rest, ok := strings.CutPrefix(k, prefix+":{}")
+	if !ok {
+		return "", false
+	}
+	digits, rest, ok := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil || n < 0 || n >= len(rest) || rest[n] != ':' {
+		return "", false
+	}
+	return rest[:n], true
+}
+
+// scanPattern is the SCAN MATCH pattern of every record key under prefix:
+// the prefix with Redis's glob characters escaped, so that a prefix such as
+// "a*" matches only itself.
+func scanPattern(prefix string) string {
+	var b strings.Builder
+	for i := 0; i < len(prefix); i++ {
+		switch c := prefix[i]; c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString(":{}*")
+	return b.String()
+}

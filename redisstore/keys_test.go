@@ -55,3 +55,25 @@ func TestCheckPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRecordKey(t *testing.T) {
+	for _, ns := range []string{"", "a", "a:b", "{x}", "12:3", "é"} {
+		for _, k := range []string{"k", ":", "a:b:c", "{}"} {
+			got, ok := parseRecordKey("p:1", recordKey("p:1", ns, k))
+			if !ok || got != ns {
+				t.Errorf("parseRecordKey(recordKey(%q, %q)) = %q, %v; want %q", ns, k, got, ok, ns)
+			}
+		}
+	}
+	for _, key := range []string{"p:1:{}x:a:b", "p:1:{}9:a:b", "q:{}1:a:b", "p:1:{}-1:a:b", "p:1:{}1:ab"} {
+		if ns, ok := parseRecordKey("p:1", key); ok {
+			t.Errorf("parseRecordKey(%q) = %q, true; want false", key, ns)
+		}
+	}
+}
+
+func TestScanPattern(t *testing.T) {
+	if got, want := scanPattern(`a*b?c[d]e\f`), `a\*b\?c\[d\]e\\f:{}*`; got != want {
+		t.Errorf("scanPattern = %q; want %q", got, want)
+	}
+}

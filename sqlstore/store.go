@@ -55,6 +55,7 @@ type Store struct {
 	table   string // validated, unquoted
 	q       queries
 	tq      txQueries
+	iq      inspectQueries
 	stmts   stmtCache
 	unit    int64 // microseconds per duration argument unit
 
@@ -106,6 +107,7 @@ func New(db *sqlx.DB, cfg Config) (*Store, error) {
 		table:   table,
 		q:       buildQueries(cfg.Dialect, cfg.Dialect.quote(table)),
 		tq:      buildTxQueries(cfg.Dialect, cfg.Dialect.quote(table)),
+		iq:      buildInspectQueries(cfg.Dialect, cfg.Dialect.quote(table)),
 		unit:    cfg.Dialect.durationUnitMicros(),
 	}
 	s.plan.order = cfg.ClaimOrder
