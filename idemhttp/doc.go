@@ -76,7 +76,8 @@
 // The stored key is a 32-hex-digit digest of the scope, a colon and the
 // client's key, within the namespace [Config.Namespace]: a long scope never
 // shortens the key a client may send, and no scope and key can be spliced
-// into another's.
+// into another's. [StoredKey] computes it, for operators who look a key
+// up or forget it (idempotency.Inspector, cmd/idemctl's -scope).
 //
 // # The request fingerprint
 //
