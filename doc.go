@@ -122,6 +122,13 @@
 // Expired outcomes are never replayed, whether or not anything deletes them.
 // A [Cleaner] deletes them in bounded batches in the background.
 //
+// # Operations
+//
+// The stores in this module implement [Inspector], which looks one key up
+// (state, times, lease, fingerprint) and forgets it, and [StatsReader],
+// which counts records by namespace and state; cmd/idemctl does both, and
+// runs the schema, migrations and cleanup, from the command line.
+//
 // # Concurrency
 //
 // [Manager], [TxManager], [Cleaner] and the stores in this module are safe

@@ -30,6 +30,11 @@
 // [idempotency.Cleaner] is needed. A new key costs two round trips (claim,
 // complete), a replay one, whose script reads and writes nothing else.
 //
+// For operators ([idempotency.Inspector], [idempotency.StatsReader]),
+// Inspect is one read-only script (the record, its PTTL and TIME: Redis 6.2
+// has no PEXPIRETIME), Forget one DEL, and Stats a SCAN of every primary
+// that reads every record: see [Store.Stats] for its cost.
+//
 // # Durability: what Redis can lose
 //
 // Redis acknowledges a write once it is in memory, before it reaches disk

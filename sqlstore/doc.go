@@ -29,6 +29,10 @@
 //	release         1 DELETE
 //	cleanup batch   1 DELETE
 //
+// Off the hot path, for operators ([idempotency.Inspector],
+// [idempotency.StatsReader]): Inspect is one SELECT by primary key, Forget
+// one DELETE by primary key, and Stats one grouped scan of the whole table.
+//
 // The table shows each case where the store expects it. A claim cannot know
 // whether its key is new before it asks, so the store keeps a moving estimate
 // of how many recent claims found their key already recorded and orders its
