@@ -15,7 +15,8 @@ var ErrNotFound = errors.New("idempotency: no record for this key: never claimed
 // RecordInfo describes one stored record, for operators: what
 // [Inspector.Inspect] returns. Times are the store's clock (the database's,
 // or the Redis server's), in UTC. Its zero value describes nothing: a
-// processing record with no times.
+// processing record with no times. It is a plain value: copies are
+// independent and safe to share between goroutines.
 type RecordInfo struct {
 	// Namespace and Key identify the record, as stored. For idemhttp the
 	// stored key is derived from the scope and the client's key: see
@@ -29,7 +30,9 @@ type RecordInfo struct {
 	// Created is when the record was claimed (or last taken over).
 	Created time.Time
 	// Expires is when the record stops being replayed and its key is free
-	// for any request. While processing it moves with every renewal.
+	// for any request. While processing it moves with every renewal. Zero
+	// for a record without expiry, which the stores never write (a Redis
+	// key someone made persistent by hand).
 	Expires time.Time
 	// LeaseHeld reports a processing record whose lease has not run out: its
 	// owner is (as far as the store can tell) alive. False for a lapsed

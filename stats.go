@@ -23,7 +23,8 @@ type StatsReader interface {
 
 // Stats is what [StatsReader.Stats] returns: a store's records counted by
 // namespace and state, and the expired records a [Cleaner] has yet to
-// delete. Its zero value is an empty store.
+// delete. Its zero value is an empty store. It is a plain value, safe to
+// share between goroutines once returned, as long as none modifies Groups.
 type Stats struct {
 	// Now is the store's clock when it counted.
 	Now time.Time
@@ -45,8 +46,9 @@ type Stats struct {
 }
 
 // StatsGroup counts the live records of one namespace in one state. Its
-// zero value counts nothing.
+// zero value counts nothing. It is a plain value, safe to copy and share.
 type StatsGroup struct {
+	// Namespace and State name the group.
 	Namespace string
 	State     State
 	// Records is how many live records the namespace holds in State.

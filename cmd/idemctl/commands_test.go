@@ -60,6 +60,12 @@ func TestScope(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	must(t, exitNotFound, tg.spec.cmd("inspect", "-scope", "acct-1", "-namespace", "other", "order-7")...)
+	doOnce(t, s, idempotency.Config{Namespace: "other"}, "k")
+	var st statsJSON
+	decode(t, must(t, exitOK, tg.spec.cmd("stats", "-json", "-namespace", "http")...), &st)
+	if len(st.Groups) != 1 || st.Groups[0] != (groupJSON{Namespace: "http", State: "completed", Records: 2}) {
+		t.Errorf("stats -namespace http: %+v; want the two records of namespace http only", st)
+	}
 	must(t, exitOK, tg.spec.cmd("forget", "-yes", "-scope", "acct-1", "order-7")...)
 	must(t, exitNotFound, tg.spec.cmd("inspect", "-scope", "acct-1", "order-7")...)
 	must(t, exitOK, tg.spec.cmd("inspect", "-scope", "", "order-7")...)

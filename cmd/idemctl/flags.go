@@ -54,8 +54,11 @@ func define(c command, o *options) *flag.FlagSet {
 		fs.StringVar(&o.prefix, "prefix", redisstore.DefaultPrefix, "Redis: the key prefix")
 		fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "bound on the command (cleanup: on each batch); 0 for none")
 	}
-	if c.flags&(keyFlag|namespaceFlag) != 0 {
-		fs.StringVar(&o.namespace, "namespace", "", `the namespace (Config.Namespace); with -scope, defaults to idemhttp's "http"`)
+	switch {
+	case c.flags&keyFlag != 0:
+		fs.StringVar(&o.namespace, "namespace", "", `the key's namespace (Config.Namespace); with -scope, defaults to idemhttp's "http"`)
+	case c.flags&namespaceFlag != 0:
+		fs.StringVar(&o.namespace, "namespace", "", "count only this namespace")
 	}
 	if c.flags&keyFlag != 0 {
 		fs.StringVar(&o.scope, "scope", "", "idemhttp: the scope the client's requests had; KEY is then the client's Idempotency-Key")
