@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/idemkit/idempotency/examples/internal/orders"
+)
+
+// consumer places the orders it receives on one channel.
+type consumer struct {
+	ch       *amqp.Channel
+	proc     *orders.Processor
+	settings *orders.Settings
+	log      *slog.Logger
+	held     sync.WaitGroup // deliveries held until their requeue
+}
+
+// run consumes queue until ctx is done or the channel closes. On ctx's end
+// it stops the deliveries, finishes the messages it has received already
+// and gives back those it holds for a retry, then returns nil. Messages it
+// never acknowledged return to the queue when the channel closes, in any
+// case.
+func (c *consumer) run(ctx context.Context, queue string, prefetch int) error {
+	if err := c.ch.Qos(prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	closed := c.ch.NotifyClose(make(chan *amqp.Error, 1))
+	tag := c.settings.Name
+	deliveries, err := c.ch.Consume(queue, tag, false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", queue, err)
+	}
+	c.log.Info("consuming", "queue", queue, "mode", c.settings.Mode)
+
+	// A message being placed when shutdown begins is finished and
+	// acknowledged: its work does not end with ctx.
+	work := context.WithoutCancel(ctx)
+	var workers sync.WaitGroup
+	for range c.settings.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for d := range deliveries {
+				c.handle(work, ctx, d)
+			}
+		}()
+	}
+
+	var lost error
+	select {
+	case <-ctx.Done():
+		// After the cancel, deliveries hands over what was received
+		// already, then closes.
+		if err := c.ch.Cancel(tag, false); err != nil {
+			lost = fmt.Errorf("cancel the consumer: %w", err)
+		}
+	case err := <-closed:
+		lost = fmt.Errorf("channel closed: %w", err)
+	}
+	workers.Wait()
+	c.held.Wait()
+	return lost
+}
+
+// handle places one delivery's order and tells RabbitMQ what became of it.
+// work bounds the placing; stop ends the wait of a held delivery.
+func (c *consumer) handle(work, stop context.Context, d amqp.Delivery) {
+	h := orders.Handled{MessageID: d.MessageId, Redelivered: d.Redelivered}
+	if err := json.Unmarshal(d.Body, &h.Order); err != nil {
+		h.Action, h.Why, h.Err = orders.DeadLetter, "malformed", err
+	} else if key, err := orders.Key(d.MessageId, h.Order); err != nil {
+		h.Action, h.Why, h.Err = orders.DeadLetter, "no-key", err
+	} else {
+		res, err := c.proc.Place(work, key, h.Order, c.settings.Fault(h.Order, !d.Redelivered))
+		h.Placed, h.Err = res.Value, err
+		h.Action, h.Why = orders.Decide(err, res.Replayed)
+	}
+
+	var err error
+	switch h.Action {
+	case orders.Ack:
+		err = d.Ack(false)
+	case orders.DeadLetter:
+		err = d.Reject(false) // the queue's dead-letter settings route it on
+	case orders.Retry:
+		c.requeueLater(stop, d)
+	}
+	if err != nil {
+		// The channel is gone: RabbitMQ redelivers the message, and the
+		// redelivery replays its outcome.
+		h.Err = fmt.Errorf("tell RabbitMQ %s: %w", h.Action, err)
+	}
+	h.Log(c.log)
+}
+
+// requeueLater holds d for the retry delay, or until stop, then gives it
+// back to the queue for another delivery.
+func (c *consumer) requeueLater(stop context.Context, d amqp.Delivery) {
+	c.held.Add(1)
+	go func() {
+		defer c.held.Done()
+		t := time.NewTimer(c.settings.RetryDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stop.Done():
+		}
+		if err := d.Nack(false, true); err != nil {
+			c.log.Warn("requeue failed; RabbitMQ redelivers the message when the channel closes", "message_id", d.MessageId, "err", err)
+		}
+	}()
+}
