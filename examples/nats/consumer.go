@@ -108,7 +108,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	if err != nil {
 		// JetStream delivers the message again after the ack wait, and
 		// the redelivery replays its outcome.
-		h.Err = errors.Join(h.Err, fmt.Errorf("tell JetStream %s: %w", h.Action, err))
+		h.BrokerErr = fmt.Errorf("tell JetStream %s: %w", h.Action, err)
 	}
 	h.Log(c.log)
 }

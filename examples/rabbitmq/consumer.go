@@ -95,7 +95,7 @@ func (c *consumer) handle(work, stop context.Context, d amqp.Delivery) {
 	if err != nil {
 		// The channel is gone: RabbitMQ redelivers the message, and the
 		// redelivery replays its outcome.
-		h.Err = fmt.Errorf("tell RabbitMQ %s: %w", h.Action, err)
+		h.BrokerErr = fmt.Errorf("tell RabbitMQ %s: %w", h.Action, err)
 	}
 	h.Log(c.log)
 }

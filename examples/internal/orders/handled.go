@@ -16,7 +16,8 @@ type Handled struct {
 	Action      Action      // what the broker was told
 	Why         string      // Decide's word, or why the message could not be read
 	Placed      Placed      // the outcome, on Ack
-	Err         error       // Place's error, or the broker's refusal of the answer
+	Err         error       // Place's error, or why the message could not be read
+	BrokerErr   error       // the broker refused the answer, or never got it
 }
 
 // Log writes h as one record with message "handled".
@@ -38,6 +39,10 @@ func (h Handled) Log(log *slog.Logger) {
 		if h.Action == DeadLetter || h.Why == "failed" {
 			level = slog.LevelWarn
 		}
+	}
+	if h.BrokerErr != nil {
+		attrs = append(attrs, "broker_err", h.BrokerErr.Error())
+		level = slog.LevelWarn
 	}
 	log.Log(context.Background(), level, "handled", attrs...)
 }
