@@ -54,7 +54,7 @@ func checkOutcomes(ctx context.Context, t *testing.T, db *orders.DB, tl *tally, 
 	keys := map[string]*published{}
 	var order []string
 	for i, p := range tl.pubs {
-		k := p.key()
+		k := p.Key()
 		if keys[k] == nil {
 			keys[k] = &published{order: p.Order.OrderID, bodies: map[int64]orders.OrderPlaced{}, n: map[int64]int{}}
 			order = append(order, k)
@@ -95,7 +95,7 @@ func checkOutcomes(ctx context.Context, t *testing.T, db *orders.DB, tl *tally, 
 
 	gotDead := map[body]int{}
 	for _, d := range dead {
-		gotDead[body{Publication{Outgoing: d}.key(), d.Order.AmountCents}]++
+		gotDead[body{Publication{Outgoing: d}.Key(), d.Order.AmountCents}]++
 	}
 	for b, n := range wantDead {
 		if gotDead[b] != n {

@@ -70,8 +70,8 @@ func NewPlan(run string, c PlanConfig) []Publication {
 	return append(pubs, extra...)
 }
 
-// key is the idempotency key a consumer uses for p.
-func (p Publication) key() string {
+// Key is the idempotency key a consumer uses for p.
+func (p Publication) Key() string {
 	k, _ := orders.Key(p.MessageID, p.Order)
 	return k
 }
@@ -83,4 +83,4 @@ type body struct {
 	Amount int64
 }
 
-func (p Publication) body() body { return body{p.key(), p.Order.AmountCents} }
+func (p Publication) body() body { return body{p.Key(), p.Order.AmountCents} }
