@@ -40,15 +40,18 @@ func (c *consumer) run(ctx context.Context, queue string, prefetch int) error {
 	c.log.Info("consuming", "queue", queue, "mode", c.settings.Mode)
 
 	// A message being placed when shutdown begins is finished and
-	// acknowledged: its work does not end with ctx.
+	// acknowledged: its work does not end with ctx. Held messages are
+	// given back at once when the consumer stops or the channel is lost.
 	work := context.WithoutCancel(ctx)
+	release, releaseAll := context.WithCancel(ctx)
+	defer releaseAll()
 	var workers sync.WaitGroup
 	for range c.settings.Workers {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
 			for d := range deliveries {
-				c.handle(work, ctx, d)
+				c.handle(work, release, d)
 			}
 		}()
 	}
@@ -62,7 +65,9 @@ func (c *consumer) run(ctx context.Context, queue string, prefetch int) error {
 			lost = fmt.Errorf("cancel the consumer: %w", err)
 		}
 	case err := <-closed:
+		// RabbitMQ requeues whatever this channel held.
 		lost = fmt.Errorf("channel closed: %w", err)
+		releaseAll()
 	}
 	workers.Wait()
 	c.held.Wait()
@@ -70,8 +75,8 @@ func (c *consumer) run(ctx context.Context, queue string, prefetch int) error {
 }
 
 // handle places one delivery's order and tells RabbitMQ what became of it.
-// work bounds the placing; stop ends the wait of a held delivery.
-func (c *consumer) handle(work, stop context.Context, d amqp.Delivery) {
+// work bounds the placing; release ends the wait of a held delivery.
+func (c *consumer) handle(work, release context.Context, d amqp.Delivery) {
 	h := orders.Handled{MessageID: d.MessageId, Redelivered: d.Redelivered}
 	if err := json.Unmarshal(d.Body, &h.Order); err != nil {
 		h.Action, h.Why, h.Err = orders.DeadLetter, "malformed", err
@@ -90,7 +95,7 @@ func (c *consumer) handle(work, stop context.Context, d amqp.Delivery) {
 	case orders.DeadLetter:
 		err = d.Reject(false) // the queue's dead-letter settings route it on
 	case orders.Retry:
-		c.requeueLater(stop, d)
+		c.requeueLater(release, d)
 	}
 	if err != nil {
 		// The channel is gone: RabbitMQ redelivers the message, and the
@@ -100,9 +105,9 @@ func (c *consumer) handle(work, stop context.Context, d amqp.Delivery) {
 	h.Log(c.log)
 }
 
-// requeueLater holds d for the retry delay, or until stop, then gives it
+// requeueLater holds d for the retry delay, or until release, then gives it
 // back to the queue for another delivery.
-func (c *consumer) requeueLater(stop context.Context, d amqp.Delivery) {
+func (c *consumer) requeueLater(release context.Context, d amqp.Delivery) {
 	c.held.Add(1)
 	go func() {
 		defer c.held.Done()
@@ -110,7 +115,7 @@ func (c *consumer) requeueLater(stop context.Context, d amqp.Delivery) {
 		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-stop.Done():
+		case <-release.Done():
 		}
 		if err := d.Nack(false, true); err != nil {
 			c.log.Warn("requeue failed; RabbitMQ redelivers the message when the channel closes", "message_id", d.MessageId, "err", err)

@@ -16,10 +16,8 @@ import (
 )
 
 // DB is the consumers' database: the orders table and the idempotency
-// store's table, in one database so that [TxManager] mode can commit an
-// order and its outcome together.
-//
-// [TxManager]: https://pkg.go.dev/github.com/idemkit/idempotency#TxManager
+// store's table, in one database so that a TxManager can commit an order
+// and its outcome together.
 type DB struct {
 	X       *sqlx.DB
 	Dialect sqlstore.Dialect
