@@ -92,6 +92,7 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 	h.Redelivered = md.NumDelivered > 1
 	c.place(ctx, m, &h)
 
+	h.Log(c.log)
 	actx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
 	switch h.Action {
@@ -105,12 +106,9 @@ func (c *consumer) handle(ctx context.Context, m jetstream.Msg) {
 			err = errors.Join(err, m.NakWithDelay(c.settings.RetryDelay))
 		}
 	}
-	if err != nil {
-		// JetStream delivers the message again after the ack wait, and
-		// the redelivery replays its outcome.
-		h.BrokerErr = fmt.Errorf("tell JetStream %s: %w", h.Action, err)
+	if err != nil { // JetStream delivers the message again after the ack wait
+		orders.LogAnswerFailed(c.log, h.MessageID, h.Action, err)
 	}
-	h.Log(c.log)
 }
 
 // place reads m's order and places it under m's key, and records in h what

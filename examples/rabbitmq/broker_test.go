@@ -90,8 +90,9 @@ func (r *rabbit) Publish(ctx context.Context, pubs []killtest.Publication) ([]bo
 // ready. RabbitMQ counts a dead consumer until it has noticed its
 // connection close and requeued what it held, so the count says that the
 // killed consumer's messages are back. Messages the survivors hold
-// unacknowledged do not show here; by now they hold none, as every
-// publication was acknowledged, and SIGTERM lets them finish any.
+// unacknowledged do not show here: by now they hold at most the
+// redelivery of an answer the killed consumer logged but never sent, and
+// SIGTERM lets them finish it.
 func (r *rabbit) Quiet(ctx context.Context, consumers int) error {
 	ch, err := r.conn.Channel()
 	if err != nil {

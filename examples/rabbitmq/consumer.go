@@ -88,6 +88,7 @@ func (c *consumer) handle(work, release context.Context, d amqp.Delivery) {
 		h.Action, h.Why = orders.Decide(err, res.Replayed)
 	}
 
+	h.Log(c.log)
 	var err error
 	switch h.Action {
 	case orders.Ack:
@@ -97,12 +98,9 @@ func (c *consumer) handle(work, release context.Context, d amqp.Delivery) {
 	case orders.Retry:
 		c.requeueLater(release, d)
 	}
-	if err != nil {
-		// The channel is gone: RabbitMQ redelivers the message, and the
-		// redelivery replays its outcome.
-		h.BrokerErr = fmt.Errorf("tell RabbitMQ %s: %w", h.Action, err)
+	if err != nil { // the channel is gone, and RabbitMQ redelivers the message
+		orders.LogAnswerFailed(c.log, d.MessageId, h.Action, err)
 	}
-	h.Log(c.log)
 }
 
 // requeueLater holds d for the retry delay, or until release, then gives it
@@ -118,7 +116,7 @@ func (c *consumer) requeueLater(release context.Context, d amqp.Delivery) {
 		case <-release.Done():
 		}
 		if err := d.Nack(false, true); err != nil {
-			c.log.Warn("requeue failed; RabbitMQ redelivers the message when the channel closes", "message_id", d.MessageId, "err", err)
+			orders.LogAnswerFailed(c.log, d.MessageId, orders.Retry, err)
 		}
 	}()
 }

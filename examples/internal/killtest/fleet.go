@@ -11,8 +11,8 @@ import (
 	"syscall"
 )
 
-// event is one line a consumer logged (orders.Handled.Log, or the line
-// saying it is consuming).
+// event is one line a consumer logged: orders.Handled.Log's, logged before
+// the broker is told, the line saying it is consuming, or a failed answer.
 type event struct {
 	Msg         string `json:"msg"`
 	Consumer    string `json:"consumer"`
@@ -25,7 +25,6 @@ type event struct {
 	Row         int64  `json:"row"`
 	PlacedBy    string `json:"placed_by"`
 	Err         string `json:"err"`
-	BrokerErr   string `json:"broker_err"`
 
 	proc int // the process that logged it
 }

@@ -19,11 +19,12 @@ type tally struct {
 	victim      string
 	stored      []bool       // per publication, once published
 	want        map[body]int // stored publications per body, once published
-	settled     map[body]int // acks and dead-letterings the broker took, per body
+	settled     map[body]int // acks and dead-letterings logged, per body
 	outstanding int          // publications not settled yet, once published
 	killed      bool
 	victimAcked map[string]bool // keys the victim logged an ack for
 	events      []event         // every "handled" event
+	unanswered  []event         // the survivors' failed answers
 }
 
 func newTally(pubs []Publication, mode orders.Mode, victim string) *tally {
@@ -38,11 +39,14 @@ func eventKey(ev event) string {
 
 // add counts ev.
 func (tl *tally) add(ev event) {
+	if ev.Msg == "answer failed" && ev.Consumer != tl.victim {
+		tl.unanswered = append(tl.unanswered, ev)
+	}
 	if ev.Msg != "handled" {
 		return
 	}
 	tl.events = append(tl.events, ev)
-	if ev.BrokerErr != "" || (ev.Action != "ack" && ev.Action != "dead-letter") {
+	if ev.Action != "ack" && ev.Action != "dead-letter" {
 		return
 	}
 	b := body{eventKey(ev), ev.Amount}
@@ -70,8 +74,15 @@ func (tl *tally) published(stored []bool) {
 }
 
 // follow waits for the consumers to start, publishes the plan, kills the
-// first consumer once it has logged killAfter acks, and returns once every
-// stored publication was acknowledged or dead-lettered.
+// first consumer once it has logged killAfter acks, and returns once an
+// ack or a dead-lettering was logged for every stored publication.
+//
+// A consumer logs its answer before it tells the broker, so the killed
+// one may have logged an answer the broker never got: the broker then
+// delivers the message again, and the caller waits for the broker to hold
+// nothing (Broker.Quiet) before it stops the others. Logging after the
+// answer would be worse: an answer the broker took but the dead consumer
+// never logged would be waited for in vain.
 func (tl *tally) follow(ctx context.Context, f *fleet, b Broker, pubs []Publication, killAfter int) error {
 	for consuming := 0; consuming < len(f.procs); {
 		select {
@@ -196,6 +207,9 @@ func (tl *tally) checkExercised(t *testing.T, c Config, r Report) {
 		default:
 			t.Errorf("consumer %s: %s %s/%d: %s (%s): not expected in this test", ev.Consumer, ev.Action, eventKey(ev), ev.Amount, ev.Why, ev.Err)
 		}
+	}
+	for _, ev := range tl.unanswered {
+		t.Errorf("consumer %s could not tell the broker %s for %s: %s", ev.Consumer, ev.Action, ev.MessageID, ev.Err)
 	}
 	if r.VictimAcks < c.KillAfter {
 		t.Errorf("the killed consumer acked %d messages, want at least %d", r.VictimAcks, c.KillAfter)

@@ -5,10 +5,13 @@ import (
 	"log/slog"
 )
 
-// Handled is what a consumer did with one delivery. Both examples log one
-// per delivery, after telling the broker (for Retry: when the delay
-// starts), with the same attributes, so that a person or a test can follow
-// every message.
+// Handled is what a consumer decided for one delivery. Both examples log
+// one per delivery, with the same attributes, so that a person or a test
+// can follow every message, and log it before they tell the broker: a
+// consumer killed in between has logged an answer the broker never got,
+// and the broker delivers the message again, so the log may say too much
+// but never too little. A broker that refuses the answer is logged after
+// it ([LogAnswerFailed]).
 type Handled struct {
 	MessageID   string      // the publisher's message ID
 	Order       OrderPlaced // the body
@@ -17,7 +20,6 @@ type Handled struct {
 	Why         string      // Decide's word, or why the message could not be read
 	Placed      Placed      // the outcome, on Ack
 	Err         error       // Place's error, or why the message could not be read
-	BrokerErr   error       // the broker refused the answer, or never got it
 }
 
 // Log writes h as one record with message "handled".
@@ -40,9 +42,13 @@ func (h Handled) Log(log *slog.Logger) {
 			level = slog.LevelWarn
 		}
 	}
-	if h.BrokerErr != nil {
-		attrs = append(attrs, "broker_err", h.BrokerErr.Error())
-		level = slog.LevelWarn
-	}
 	log.Log(context.Background(), level, "handled", attrs...)
+}
+
+// LogAnswerFailed logs that the broker refused, or never got, the answer
+// for the delivery of messageID: the broker delivers the message again,
+// and the redelivery replays its outcome (or runs fn, if none was
+// recorded).
+func LogAnswerFailed(log *slog.Logger, messageID string, a Action, err error) {
+	log.Warn("answer failed", "message_id", messageID, "action", a.String(), "err", err.Error())
 }
