@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,6 +33,27 @@ func (c *core[Resp]) init(cfg Config) error {
 	c.decode = decoderOf(cfg.Codec)
 	c.log = cfg.Logger.With("namespace", cfg.Namespace)
 	return nil
+}
+
+// errAttr is an error as it appears in log records: with
+// Config.HashKeysInLogs, the key (which the stores' errors quote) replaced
+// by "[key]".
+func (c *core[Resp]) errAttr(err error, key string) slog.Attr {
+	if !c.cfg.HashKeysInLogs || err == nil {
+		return slog.Any("err", err)
+	}
+	return slog.String("err", strings.ReplaceAll(err.Error(), strconv.Quote(key), "[key]"))
+}
+
+// ctxErr is why ctx ended: its error, and the cause given to its cancel
+// function when there is another, so that errors.Is finds
+// context.Canceled or DeadlineExceeded either way.
+func ctxErr(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause == nil || errors.Is(cause, err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, cause)
 }
 
 // keyAttr is the key as it appears in log records: the key itself, or with
@@ -124,7 +147,7 @@ func waitFlightRead(ctx context.Context, f *flight) error {
 			return ErrInProgress
 		}
 	case <-ctx.Done():
-		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
+		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", ctxErr(ctx))
 	}
 }
 
@@ -135,7 +158,7 @@ func waitFlight(ctx context.Context, f *flight, deadline time.Time) error {
 	case <-f.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
+		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", ctxErr(ctx))
 	case <-timer.C:
 		return ErrInProgress
 	}

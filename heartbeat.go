@@ -60,12 +60,12 @@ func (m *Manager[Req, Resp]) startHeartbeat(ctx context.Context, lock Lock, clai
 			obs.leaseLost(ctx, err)
 			cancel(ErrLeaseLost)
 		case !time.Now().Before(giveUp()):
-			m.core.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", m.core.keyAttr(lock.Key), "err", err)
+			m.core.log.Error("idempotency: lease could not be renewed before it may run out; cancelling fn", m.core.keyAttr(lock.Key), m.core.errAttr(err, lock.Key))
 			hb.lost.Store(true)
 			obs.leaseLost(ctx, err)
 			cancel(ErrLeaseLost)
 		default:
-			m.core.log.Warn("idempotency: lease renewal failed; retrying", m.core.keyAttr(lock.Key), "err", err)
+			m.core.log.Warn("idempotency: lease renewal failed; retrying", m.core.keyAttr(lock.Key), m.core.errAttr(err, lock.Key))
 			hb.rearm(min(retry, time.Until(giveUp())))
 		}
 	}

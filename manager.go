@@ -218,6 +218,7 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 	// nothing if another caller owns the key now, and they say so.
 	if hb.isLost() && fnErr != nil {
 		hb.stop()
+		c.obs.lost()
 		m.release(ctx, lock, "fn returned an error after the lease was given up", c.obs)
 		return res, outcome{}, fmt.Errorf("%w (fn returned: %w)", ErrLeaseLost, fnErr)
 	}
@@ -230,8 +231,10 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		}
 		msg := []byte(fnErr.Error())
 		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd, c.obs); err != nil {
+			c.notWritten(err)
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
+		c.obs.recordedFailure()
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
 	}
 
@@ -243,9 +246,20 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
 	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd, c.obs); err != nil {
+		c.notWritten(err)
 		return res, outcome{}, err
 	}
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
+}
+
+// notWritten notes why complete failed: the claim was lost, or the outcome
+// could not be written. err is complete's own, never fn's.
+func (c *call[Req, Resp]) notWritten(err error) {
+	if errors.Is(err, ErrLeaseLost) {
+		c.obs.lost()
+	} else {
+		c.obs.outcomeNotRecorded()
+	}
 }
 
 // Finishing writes are retried: the function's side effect has happened, so
@@ -286,11 +300,11 @@ func (m *Manager[Req, Resp]) complete(ctx context.Context, lock Lock, state Stat
 		if next := time.Now().Add(backoff); attempt >= completeAttempts && (next.After(leaseEnd()) || next.After(limit)) {
 			break
 		}
-		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", m.core.keyAttr(lock.Key), "attempt", attempt, "err", err)
+		m.core.log.Warn("idempotency: recording outcome failed; retrying while the lease holds", m.core.keyAttr(lock.Key), "attempt", attempt, m.core.errAttr(err, lock.Key))
 		time.Sleep(backoff)
 		backoff = min(backoff*2, completeBackoffMax)
 	}
-	m.core.log.Error("idempotency: outcome not recorded", m.core.keyAttr(lock.Key), "err", err)
+	m.core.log.Error("idempotency: outcome not recorded", m.core.keyAttr(lock.Key), m.core.errAttr(err, lock.Key))
 	return fmt.Errorf("%w: key %q: %w", ErrNotRecorded, lock.Key, err)
 }
 
@@ -304,7 +318,7 @@ func (m *Manager[Req, Resp]) releaseLostClaim(ctx context.Context, lock Lock, ob
 	err := m.store.Release(wctx, lock)
 	obs.storeOp(ctx, "release", start, err)
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
-		m.core.log.Debug("idempotency: release after a failed claim failed; the key is free once its lease runs out", m.core.keyAttr(lock.Key), "err", err)
+		m.core.log.Debug("idempotency: release after a failed claim failed; the key is free once its lease runs out", m.core.keyAttr(lock.Key), m.core.errAttr(err, lock.Key))
 	}
 }
 
@@ -316,7 +330,12 @@ func (m *Manager[Req, Resp]) release(ctx context.Context, lock Lock, why string,
 	start := time.Now()
 	err := m.store.Release(wctx, lock)
 	obs.storeOp(ctx, "release", start, err)
-	if err != nil {
-		m.core.log.Warn("idempotency: release failed; the key is free again once its lease runs out", m.core.keyAttr(lock.Key), "why", why, "err", err)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrLeaseLost):
+		// Another call owns the key now, or it expired: nothing to free.
+		m.core.log.Debug("idempotency: nothing to release: the claim was already lost", m.core.keyAttr(lock.Key), "why", why, m.core.errAttr(err, lock.Key))
+	default:
+		m.core.log.Warn("idempotency: release failed; the key is free again once its lease runs out", m.core.keyAttr(lock.Key), "why", why, m.core.errAttr(err, lock.Key))
 	}
 }

@@ -88,15 +88,17 @@ const (
 	// OutcomeLeaseLost: the call's claim was lost while fn ran
 	// ([ErrLeaseLost]).
 	OutcomeLeaseLost Outcome = "lease_lost"
-	// OutcomeStoreError: the store failed before fn could run; fn did not
-	// run.
+	// OutcomeStoreError: the store failed before fn could run, or kept
+	// failing a transaction as a whole; fn did not run.
 	OutcomeStoreError Outcome = "store_error"
 	// OutcomeInvalid: the key or the request was refused before anything
 	// else ([ErrInvalidKey], a request that cannot be fingerprinted).
 	OutcomeInvalid Outcome = "invalid"
-	// OutcomeCanceled: the caller's context ended while the call waited.
+	// OutcomeCanceled: the caller's context ended before fn ran (while
+	// the call claimed the key or waited for it).
 	OutcomeCanceled Outcome = "canceled"
-	// OutcomePanic: fn panicked; the key was released.
+	// OutcomePanic: fn panicked (or called runtime.Goexit, as t.FailNow
+	// does); the key was released.
 	OutcomePanic Outcome = "panic"
 	// OutcomeError: anything else, such as a recorded response that can no
 	// longer be decoded.
@@ -125,9 +127,14 @@ type callObserver struct {
 	info  CallInfo
 	start time.Time
 
+	// What the library decided, set where it decides: the outcome is
+	// never read off the returned error, which may be fn's own and wrap
+	// anything.
 	fnRan       bool // fn returned (it may have failed)
 	claimFailed bool // the store failed before fn ran
 	notRecorded bool // fn's outcome could not be recorded
+	lostLease   bool // the claim was lost while fn ran
+	permanent   bool // fn's permanent failure was recorded
 	tookOver    bool
 	waited      time.Duration
 	ended       bool
@@ -159,7 +166,7 @@ func (o *callObserver) end(ctx context.Context, replayed bool, err error) {
 		return
 	}
 	o.obs.CallEnd(ctx, o.info, CallEnd{
-		Outcome:  o.classify(replayed, err),
+		Outcome:  o.classify(ctx, replayed, err),
 		Duration: time.Since(o.start),
 		Waited:   o.waited,
 		TookOver: o.tookOver,
@@ -178,7 +185,7 @@ func (o *callObserver) panicked(ctx context.Context) {
 	}
 }
 
-func (o *callObserver) classify(replayed bool, err error) Outcome {
+func (o *callObserver) classify(ctx context.Context, replayed bool, err error) Outcome {
 	if err == nil {
 		if replayed {
 			return OutcomeReplayed
@@ -187,11 +194,11 @@ func (o *callObserver) classify(replayed bool, err error) Outcome {
 	}
 	if o.fnRan {
 		switch {
-		case errors.Is(err, ErrLeaseLost):
+		case o.lostLease:
 			return OutcomeLeaseLost
-		case o.notRecorded || errors.Is(err, ErrNotRecorded):
+		case o.notRecorded:
 			return OutcomeNotRecorded
-		case IsPermanent(err):
+		case o.permanent:
 			return OutcomePermanentFailure
 		}
 		return OutcomeFnError
@@ -205,10 +212,12 @@ func (o *callObserver) classify(replayed bool, err error) Outcome {
 		return OutcomeInProgress
 	case errors.Is(err, ErrInvalidKey), errors.Is(err, errNotFingerprinted):
 		return OutcomeInvalid
-	case o.claimFailed:
-		return OutcomeStoreError
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil:
+		// The caller went away (a client that hung up): not the store's
+		// failure, even when the claim was the statement it cut short.
 		return OutcomeCanceled
+	case o.claimFailed || o.notRecorded:
+		return OutcomeStoreError
 	}
 	return OutcomeError
 }
@@ -243,6 +252,20 @@ func (o *callObserver) claimed(tookOver bool) {
 	}
 }
 
+// lost notes that the call's claim was lost while fn ran.
+func (o *callObserver) lost() {
+	if o != nil {
+		o.lostLease = true
+	}
+}
+
+// recordedFailure notes that fn's permanent failure was recorded.
+func (o *callObserver) recordedFailure() {
+	if o != nil {
+		o.permanent = true
+	}
+}
+
 // ranFn notes that fn returned.
 func (o *callObserver) ranFn() {
 	if o != nil {
@@ -261,7 +284,7 @@ func (o *callObserver) outcomeNotRecorded() {
 // failed as a whole and runs again.
 func (o *callObserver) newAttempt() {
 	if o != nil {
-		o.fnRan, o.notRecorded = false, false
+		o.fnRan, o.notRecorded, o.lostLease, o.permanent = false, false, false, false
 	}
 }
 

@@ -1,8 +1,11 @@
 package idempotency_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -196,8 +199,8 @@ func TestObserverSeesLostLeaseAndTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		end := second.only(t)
-		if end.Outcome != idempotency.OutcomeExecuted || !end.TookOver || end.Waited <= 0 {
-			t.Errorf("taking over: %+v; want executed, TookOver, and time spent waiting", end)
+		if end.Outcome != idempotency.OutcomeExecuted || !end.TookOver {
+			t.Errorf("taking over: %+v; want executed and TookOver", end)
 		}
 		mu.Lock()
 		hold = false
@@ -245,6 +248,81 @@ func TestObserverSeesTxManagerCalls(t *testing.T) {
 		}
 		if got := [3]int{rec.opsNamed("claim"), rec.opsNamed("complete"), rec.opsNamed("commit")}; got != [3]int{3, 1, 1} {
 			t.Errorf("StoreOp saw %v claims, completions, commits; want [3 1 1]", got)
+		}
+	})
+}
+
+// TestObserverSeesWaitingAndCancellation: a call that waited for another
+// reports the time it waited; a caller that went away is canceled, not a
+// store failure; fn's own error is fn_error whatever it wraps.
+func TestObserverSeesWaitingAndCancellation(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		var rec recorder
+		hs := &hookStore{Store: s}
+		fp, err := idempotency.Fingerprint(charge{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := true
+		hs.claim = func(ctx context.Context, r idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
+			if first { // another call holds it, once
+				first = false
+				return idempotency.ClaimResult{Record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp}}, nil
+			}
+			return s.Claim(ctx, r)
+		}
+		m := newManager[charge, receipt](t, hs, idempotency.Config{Observer: rec.observer(), Wait: time.Minute})
+		if _, err := m.Do(context.Background(), "waited", charge{}, okFn); err != nil {
+			t.Fatal(err)
+		}
+		if end := rec.only(t); end.Outcome != idempotency.OutcomeExecuted || end.Waited <= 0 {
+			t.Errorf("after waiting: %+v; want executed with time spent waiting", end)
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = m.Do(ctx, "gone", charge{}, okFn)
+		if end := rec.only(t); end.Outcome != idempotency.OutcomeCanceled {
+			t.Errorf("caller gone: outcome %q (err %v); want %q", end.Outcome, err, idempotency.OutcomeCanceled)
+		}
+
+		wrapped := fmt.Errorf("ledger: %w", idempotency.ErrLeaseLost) // as a nested Manager's error would
+		if _, err := m.Do(context.Background(), "nested", charge{}, func(context.Context, charge) (receipt, error) { return receipt{}, wrapped }); !errors.Is(err, wrapped) {
+			t.Fatalf("fn's error: %v", err)
+		}
+		if end := rec.only(t); end.Outcome != idempotency.OutcomeFnError {
+			t.Errorf("fn's own error wrapping ErrLeaseLost: outcome %q; want %q", end.Outcome, idempotency.OutcomeFnError)
+		}
+	})
+}
+
+// TestHashKeysInLogs: with HashKeysInLogs the key appears in no log
+// record, not even inside a logged error; without it, it does.
+func TestHashKeysInLogs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s idempotency.Store) {
+		const key = "customer-alice@example.com"
+		for _, hash := range []bool{true, false} {
+			var logs bytes.Buffer
+			hs := &hookStore{Store: s}
+			hs.release = func(ctx context.Context, l idempotency.Lock) error {
+				return fmt.Errorf("store: release key %q: connection reset", l.Key) // as the stores quote keys
+			}
+			m := newManager[charge, receipt](t, hs, idempotency.Config{
+				Namespace: "pii", HashKeysInLogs: hash,
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			})
+			_, _ = m.Do(context.Background(), key+fmt.Sprint(hash), charge{}, func(context.Context, charge) (receipt, error) {
+				return receipt{}, errors.New("declined")
+			})
+			out := logs.String()
+			switch {
+			case !strings.Contains(out, "release failed") || !strings.Contains(out, "namespace=pii"):
+				t.Errorf("hash=%v: the failed release was not logged with its namespace:\n%s", hash, out)
+			case hash && (strings.Contains(out, "alice") || !strings.Contains(out, "key_sha256=")):
+				t.Errorf("hash=%v: the key reached the log:\n%s", hash, out)
+			case !hash && !strings.Contains(out, key):
+				t.Errorf("hash=%v: the key is missing from the log:\n%s", hash, out)
+			}
 		}
 	})
 }

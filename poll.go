@@ -36,6 +36,6 @@ func (p *poller) wait(ctx context.Context, deadline time.Time, lease time.Durati
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", context.Cause(ctx))
+		return fmt.Errorf("idempotency: gave up waiting for the in-flight call: %w", ctxErr(ctx))
 	}
 }

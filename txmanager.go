@@ -210,10 +210,14 @@ func (c *txCall[Req, Resp, Tx]) attempt(ctx context.Context, claimed func()) (Re
 			}
 		case runAgain:
 			if failures == txAttempts {
-				c.obs.outcomeNotRecorded()
+				if c.obs != nil && !c.obs.fnRan {
+					c.obs.failedClaim() // the store failed every transaction before fn
+				} else {
+					c.obs.outcomeNotRecorded()
+				}
 				return res, outcome{}, fmt.Errorf("idempotency: key %q: the transaction failed %d times (serialization failure or deadlock); nothing committed, retry later: %w", c.key, failures, err)
 			}
-			c.m.core.log.Debug("idempotency: transaction failed as a whole; running it again", c.m.core.keyAttr(c.key), "attempt", failures, "err", err)
+			c.m.core.log.Debug("idempotency: transaction failed as a whole; running it again", c.m.core.keyAttr(c.key), "attempt", failures, c.m.core.errAttr(err, c.key))
 			if err := backoff(ctx, failures); err != nil {
 				return Result[Resp]{}, outcome{}, err
 			}
@@ -293,7 +297,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 
 	if leaseRanOut(txCtx) {
 		c.rollback(ctx, claim, "the lease ran out")
-		return res, outcome{}, finished, c.leaseLost(fnErr)
+		return res, outcome{}, finished, c.leaseLost(ctx, fnErr)
 	}
 	if fnErr != nil {
 		c.rollback(ctx, claim, "fn returned an error")
@@ -303,8 +307,10 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		case IsPermanent(fnErr):
 			out, err := c.recordFailure(ctx, fnErr)
 			if err != nil {
+				c.obs.outcomeNotRecorded()
 				return res, outcome{}, finished, errors.Join(fnErr, err)
 			}
+			c.obs.recordedFailure()
 			return res, out, finished, fnErr
 		}
 		return res, outcome{}, finished, fnErr
@@ -326,7 +332,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		case c.retryable(err):
 			return res, outcome{}, runAgain, err
 		case leaseRanOut(txCtx):
-			return res, outcome{}, finished, c.leaseLost(err)
+			return res, outcome{}, finished, c.leaseLost(ctx, err)
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
 	}
@@ -342,7 +348,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		case c.retryable(err):
 			return res, outcome{}, runAgain, err
 		case leaseRanOut(txCtx):
-			return res, outcome{}, finished, c.leaseLost(err)
+			return res, outcome{}, finished, c.leaseLost(ctx, err)
 		case c.joined:
 			return res, outcome{}, finished, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err)
 		}
@@ -377,7 +383,7 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 		}
 	}
 	if err != nil {
-		m.core.log.Error("idempotency: permanent failure not recorded", m.core.keyAttr(c.key), "err", err)
+		m.core.log.Error("idempotency: permanent failure not recorded", m.core.keyAttr(c.key), m.core.errAttr(err, c.key))
 		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
 	}
 	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
@@ -390,13 +396,15 @@ func (c *txCall[Req, Resp, Tx]) rollback(ctx context.Context, claim ClaimedTx[Tx
 	rctx, cancel := c.m.core.writeContext(ctx)
 	defer cancel()
 	if err := claim.Rollback(rctx); err != nil {
-		c.m.core.log.Warn("idempotency: rollback failed", c.m.core.keyAttr(c.key), "why", why, "err", err)
+		c.m.core.log.Warn("idempotency: rollback failed", c.m.core.keyAttr(c.key), "why", why, c.m.core.errAttr(err, c.key))
 	}
 }
 
 // leaseLost is the error of a call whose lease ran out, wrapping cause when
 // there is one.
-func (c *txCall[Req, Resp, Tx]) leaseLost(cause error) error {
+func (c *txCall[Req, Resp, Tx]) leaseLost(ctx context.Context, cause error) error {
+	c.obs.lost()
+	c.obs.leaseLost(ctx, cause)
 	what := "the transaction outlived Config.Lease and was rolled back"
 	if c.joined {
 		// A driver whose statement is cancelled may close the connection,
@@ -432,6 +440,6 @@ func backoff(ctx context.Context, failures int) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("idempotency: gave up running the transaction again: %w", context.Cause(ctx))
+		return fmt.Errorf("idempotency: gave up running the transaction again: %w", ctxErr(ctx))
 	}
 }

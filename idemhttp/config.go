@@ -1,11 +1,15 @@
 package idemhttp
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/idemkit/idempotency"
@@ -150,6 +154,12 @@ type Config struct {
 	// Nil logs nothing. Defaults to nil.
 	Logger *slog.Logger
 
+	// HashKeysInLogs logs the stored key (scope and client key) as the
+	// first 16 hex digits of its SHA-256 instead of the key itself, also
+	// inside logged errors, for keys that carry personal data: see
+	// [idempotency.Config.HashKeysInLogs]. Defaults to false.
+	HashKeysInLogs bool
+
 	// Observer receives the outcome of every request that carries a key
 	// (replayed, executed, in progress, ...), its store operations and lost
 	// leases: see [idempotency.Observer] and package idemotel. Defaults to
@@ -178,6 +188,8 @@ type settings struct {
 	recordServerErrors bool
 	replayHeaders      []string // canonical names
 	log                *slog.Logger
+	namespace          string
+	hashKeys           bool
 	refuse             func(http.ResponseWriter, *http.Request, Refusal)
 }
 
@@ -196,6 +208,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		maxResponse:        cfg.MaxResponseBytes,
 		recordServerErrors: cfg.RecordServerErrors,
 		log:                cfg.Logger,
+		hashKeys:           cfg.HashKeysInLogs,
 		refuse:             cfg.Refuse,
 	}
 	if s.methods == nil {
@@ -262,6 +275,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 	if ns == "" {
 		ns = DefaultNamespace
 	}
+	s.namespace = ns
 	mc := idempotency.Config{
 		Namespace: ns,
 		TTL:       cfg.TTL,
@@ -272,6 +286,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		// Manager's only has to leave room for the recorded headers.
 		MaxResponseBytes: s.maxResponse + maxEncodedHeaderBytes,
 		Logger:           cfg.Logger,
+		HashKeysInLogs:   cfg.HashKeysInLogs,
 		Observer:         cfg.Observer,
 	}
 	return s, mc, nil
@@ -316,4 +331,19 @@ func isTokenPunct(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// logAttrs are the attributes of a log record about the stored key: the
+// namespace, the key (or its hash, with HashKeysInLogs) and err (with the
+// key taken out of its text, with HashKeysInLogs).
+func (s *settings) logAttrs(key string, err error) []any {
+	if !s.hashKeys {
+		return []any{"namespace", s.namespace, "key", key, "err", err}
+	}
+	sum := sha256.Sum256([]byte(key))
+	attrs := []any{"namespace", s.namespace, "key_sha256", hex.EncodeToString(sum[:8])}
+	if err != nil {
+		attrs = append(attrs, "err", strings.ReplaceAll(err.Error(), strconv.Quote(key), "[key]"))
+	}
+	return attrs
 }

@@ -142,7 +142,7 @@ func (h *handler) logNotRecorded(r *http.Request, key string, status int, err er
 		level = slog.LevelError
 		msg = "idemhttp: response not recorded: the store could not be written; a retry after the lease runs out runs the handler again"
 	}
-	h.s.log.Log(r.Context(), level, msg, "method", r.Method, "path", r.URL.Path, "key", key, "status", status, "err", err)
+	h.s.log.Log(r.Context(), level, msg, append([]any{"method", r.Method, "path", r.URL.Path, "status", status}, h.s.logAttrs(key, err)...)...)
 }
 
 // writeError answers a request whose handler did not run.
@@ -160,11 +160,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, key string,
 		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the request was cancelled before its key could be claimed; the request was not handled: retry with the same key")
 	case isReplayError(err):
-		h.s.log.Error("idemhttp: recorded response cannot be replayed", "method", r.Method, "path", r.URL.Path, "key", key, "err", err)
+		h.s.log.Error("idemhttp: recorded response cannot be replayed", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, err)...)...)
 		h.refuse(w, r, http.StatusInternalServerError, ProblemStoreUnavailable,
 			"the response recorded for this key cannot be read; contact the API's operator")
 	default:
-		h.s.log.Error("idemhttp: idempotency store failed; request not handled", "method", r.Method, "path", r.URL.Path, "key", key, "err", err)
+		h.s.log.Error("idemhttp: idempotency store failed; request not handled", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, err)...)...)
 		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the idempotency store is unavailable, so the request was not handled; retry with the same key")
 	}

@@ -133,3 +133,39 @@ func TestSchema(t *testing.T) {
 		t.Errorf("schema for Redis printed %q", out)
 	}
 }
+
+// changingReader answers the prompt only after change has run: the record
+// changes while the operator reads the question.
+type changingReader struct {
+	change func()
+	answer *strings.Reader
+}
+
+func (r *changingReader) Read(p []byte) (int, error) {
+	if r.change != nil {
+		r.change()
+		r.change = nil
+	}
+	return r.answer.Read(p)
+}
+
+// TestForgetRefusesWhatChanged: a key forgotten and claimed again by
+// another call while forget waited for its answer is not forgotten: forget
+// deletes only the record it showed.
+func TestForgetRefusesWhatChanged(t *testing.T) {
+	tg, s := sqliteTarget(t)
+	doOnce(t, s, idempotency.Config{Namespace: "ops"}, "k")
+	in := &changingReader{answer: strings.NewReader("y\n"), change: func() {
+		// An operator elsewhere forgets it and a retry runs it again.
+		if _, err := s.(idempotency.Inspector).Forget(context.Background(), "ops", "k"); err != nil {
+			t.Error(err)
+		}
+		doOnce(t, s, idempotency.Config{Namespace: "ops"}, "k")
+	}}
+	var out, errb strings.Builder
+	code := run(context.Background(), tg.spec.cmd("forget", "-namespace", "ops", "k"), stdio{in: in, out: &out, err: &errb, inTerminal: true})
+	if code == exitOK || !strings.Contains(errb.String(), "changed while you were asked") {
+		t.Fatalf("exit %d, stderr %q; want a refusal that says the record changed", code, errb.String())
+	}
+	must(t, exitOK, tg.spec.cmd("inspect", "-namespace", "ops", "k")...)
+}

@@ -180,8 +180,8 @@ func (o *options) checkKey() error {
 // connects, so that a typo is a usage error; redisstore.New checks them too.
 func checkPrefix(p string) error {
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c >= 0x7f || c == '{' || c == '}' {
-			return usageError("-prefix %q: want printable ASCII without spaces or braces", p)
+		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`{}*?[]\`, c) >= 0 {
+			return usageError("-prefix %q: want printable ASCII without spaces, braces or glob characters", p)
 		}
 	}
 	return nil

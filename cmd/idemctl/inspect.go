@@ -20,6 +20,16 @@ type exitErr struct {
 }
 
 func (e *exitErr) Error() string { return e.msg }
+
+// errChanged: the record changed between the question and the answer.
+var errChanged = errors.New("record changed meanwhile")
+
+// sameRecord reports whether two lookups saw the same record in the same
+// state: a new claim, a finished call or a renewal changes one of these.
+func sameRecord(a, b idempotency.RecordInfo) bool {
+	return a.State == b.State && a.Fingerprint == b.Fingerprint && a.Created.Equal(b.Created) &&
+		a.LeaseHeld == b.LeaseHeld && a.LeaseUntil.Equal(b.LeaseUntil)
+}
 func (e *exitErr) Unwrap() error { return e.cause }
 
 func runInspect(ctx context.Context, o *options, io stdio) error {
@@ -56,15 +66,24 @@ func runForget(ctx context.Context, o *options, io stdio) error {
 	if err != nil {
 		return lookupError(o, err)
 	}
+	// The prompt may have waited long: what follows has a bound of its own.
+	fctx, fcancel := withTimeout(ctx, o.timeout)
+	defer fcancel()
 	if !o.yes {
 		q := fmt.Sprintf("forget %s in namespace %s (%s)? [y/N] ", keyName(o), show(o.namespace), describe(info))
 		if err := confirm(ctx, io, q); err != nil {
 			return err
 		}
+		// While the operator read the question, a retry may have taken
+		// the key over or finished it: forget only what was shown.
+		now, err := in.Inspect(fctx, o.namespace, o.key)
+		if err != nil {
+			return lookupError(o, err)
+		}
+		if !sameRecord(info, now) {
+			return &exitErr{fmt.Sprintf("%s in namespace %s changed while you were asked (now %s): nothing was forgotten; run forget again", keyName(o), show(o.namespace), describe(now)), errChanged}
+		}
 	}
-	// The prompt may have waited long: a bound of its own.
-	fctx, fcancel := withTimeout(ctx, o.timeout)
-	defer fcancel()
 	ok, err := in.Forget(fctx, o.namespace, o.key)
 	if err != nil {
 		return err
