@@ -681,6 +681,11 @@ end_faults:
 #if NCALLERS > 2
 	:: atomic { CAN_FAULT && !done[2] && !crash_req[2] -> faults++; crash_req[2] = 1 }
 #endif
+#ifdef LIVE
+	/* Faults stop: weak fairness must not force the budget to be spent,
+	 * or a run without faults could not go on for ever */
+	:: atomic { CAN_FAULT -> faults = MAXF }
+#endif
 #ifdef STALLS
 	:: atomic { CAN_FAULT && !done[0] && !stalled[0] -> faults++; stalled[0] = 1 }
 	:: atomic { CAN_FAULT && !done[1] && !stalled[1] -> faults++; stalled[1] = 1 }
