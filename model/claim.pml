@@ -30,8 +30,9 @@
  *      begins when a claim is made on an absent or expired record);
  *   P2 an outcome is written only by the token that holds the claim;
  *   P3 the cleaner deletes only expired records: never one with a live lease;
- *   P4 a replay is the outcome of a run of the caller's own request
- *      (fingerprint), and never an expired one;
+ *   P4 a record belongs to one request (fingerprint) for its whole lifetime,
+ *      a lapsed claim too; a replay is the outcome of a run of the caller's
+ *      own request, and never an expired one;
  *   P5 Do returns fn's value as recorded only when its own completion was
  *      written;
  *   P6 (Manager) fn, while its context is not cancelled, acts only while its
@@ -92,6 +93,7 @@ byte r_out;   /* ghost: the fingerprint of the run whose outcome is in payload *
 /* ---- ghosts ---- */
 byte life_out;    /* outcomes recorded in the record's current lifetime (P1) */
 byte life_eff;    /* TxManager: fn's writes committed in this lifetime (P7) */
+byte life_fp;     /* the request the record's lifetime belongs to (P4) */
 bit recorded[NC]; /* the caller's current call wrote its outcome (P5) */
 bit done[NC];     /* the caller got a final answer (live) */
 
@@ -170,7 +172,7 @@ byte p_fp;    /* the uncommitted claim's fingerprint */
 
 #define CLEAR_READ found = 0; rs = 0; rfp = 0; rout = 0; rexp = 0; rlap = 0
 
-#define NEW_LIFE life_out = 0; life_eff = 0
+#define NEW_LIFE life_out = 0; life_eff = 0; life_fp = fp
 
 /* INSERT INTO t (...) VALUES ($1, $2, $3, 0, $4, now + lease, now + lease + ttl)
  * ON CONFLICT (namespace, idem_key) DO NOTHING               (Store.insert) */
@@ -186,7 +188,7 @@ byte p_fp;    /* the uncommitted claim's fingerprint */
  * locked_until = now + lease, expires_at = now + lease + ttl WHERE ... AND
  * (expires_at <= now OR (state = 0 AND locked_until <= now AND fingerprint = $7))
  *                                                            (Store.takeOver) */
-#define TAKE r_st = PROC; r_fp = fp; r_tok = TOK; r_lease = LEASE; r_exp = LEASE + TTL; r_out = 0; ok = 1
+#define TAKE assert(fp == life_fp); /* P4 */ r_st = PROC; r_fp = fp; r_tok = TOK; r_lease = LEASE; r_exp = LEASE + TTL; r_out = 0; ok = 1
 #define SQL_TAKEOVER \
 	if \
 	:: r_st != ABSENT && r_exp == 0 -> NEW_LIFE; TAKE \
@@ -223,7 +225,7 @@ byte p_fp;    /* the uncommitted claim's fingerprint */
 #define SQL_OWNER ok = (r_st == want && r_tok == TOK)
 
 /* DELETE FROM t WHERE ... AND token = $3 AND state = 0       (Store.Release) */
-#define CLEAR_ROW r_st = ABSENT; r_fp = 0; r_tok = 0; r_lease = 0; r_exp = 0; r_out = 0
+#define CLEAR_ROW r_st = ABSENT; r_fp = 0; r_tok = 0; r_lease = 0; r_exp = 0; r_out = 0; life_fp = 0
 #define SQL_RELEASE \
 	if \
 	:: r_st == PROC && r_tok == TOK -> CLEAR_ROW; ok = 1 \
@@ -478,7 +480,7 @@ finish:
 #define TX_COMMIT \
 	if \
 	:: p_new -> NEW_LIFE \
-	:: else -> skip \
+	:: else -> assert(p_fp == life_fp) /* P4 */ \
 	fi; \
 	r_st = (failing -> FAILED : DONE); r_fp = p_fp; r_tok = TOK; r_lease = 0; r_exp = TTL; r_out = fp; \
 	life_out++; assert(life_out <= 1); /* P1 */ \
