@@ -16,14 +16,18 @@
  *   -DTXPAIR   TxManager(A), TxManager(B) (with -DNCALLERS=2)
  *   -DNCALLERS=2       only the first two callers
  *   -DMAXF=n           the fault budget (default 1); -DLEASE, -DTTL in ticks
- *   -DLIVE             fn returns within FNMAX ticks (needed for "live")
+ *   -DLIVE             for "live": fn and its completion end within FNMAX
+ *                      ticks, faults may stop for good, and TxManager's
+ *                      Permanent failures count as faults
  * Broken variants, each expected to fail:
  *   -DBROKEN_NO_TOKEN_CHECK      Store.Complete without "AND token = ?"
  *   -DBROKEN_CLEANER_NO_RECHECK  DeleteExpired's DELETE without its
  *                                re-check "AND expires_at <= now"
- * Limit of leases, expected to fail:
+ * Also expected to fail:
  *   -DSTALLS   a process may pause (GC, a suspended VM) while the clock
  *              goes on: a lease cannot fence a paused process (P6)
+ *   -DLIVE -DTX_PERM_UNBOUNDED  two TxManager calls whose fn keeps failing
+ *              permanently keep each other from recording it ("live")
  *
  * Properties (assertions, and the LTL formula "live"):
  *   P1 at most one outcome is recorded per lifetime of a record (a lifetime
