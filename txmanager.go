@@ -372,8 +372,12 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 	defer cancel()
 	req := ClaimRequest{Namespace: m.core.cfg.Namespace, Key: c.key, Fingerprint: c.fp, Token: newToken(), Lease: m.core.cfg.Lease, TTL: m.core.cfg.TTL}
 	claim, cr, err := c.claim(wctx, req)
-	if err == nil && !cr.Claimed {
-		return outcome{}, nil // another call got there first: its outcome stands
+	if (err == nil && !cr.Claimed) || errors.Is(err, ErrInProgress) {
+		// Another call got there first (after the rollback freed the
+		// key): its outcome stands. Reporting this failure as not
+		// recorded would send the caller back for a retry that meets the
+		// same race again (the spin model found that cycle).
+		return outcome{}, nil
 	}
 	if err == nil {
 		if err = claim.Complete(wctx, StateFailed, msg, m.core.cfg.TTL); err != nil {

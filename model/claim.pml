@@ -608,7 +608,17 @@ settle:
 				goto finish
 			};
 in_progress:
-			atomic { TX_ROLLBACK; CLEAR_READ; end = RETRY; goto finish }; /* ErrInProgress */
+			/* ErrInProgress; in recordFailure, another call claimed the key
+			 * after the rollback: its outcome stands, and Do returns fnErr
+			 * (this ended the livelock the model found, tx-perm-livelock) */
+			atomic {
+				TX_ROLLBACK; CLEAR_READ;
+				if
+				:: failing -> end = FINAL
+				:: else -> end = RETRY
+				fi;
+				goto finish
+			};
 rollback:
 			atomic { TX_ROLLBACK; CLEAR_READ; end = RETRY; goto finish } /* c.rollback; fn's error, ErrLeaseLost, a store error */
 		} unless {
