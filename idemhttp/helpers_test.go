@@ -17,9 +17,7 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemhttp"
-	"github.com/idemkit/idempotency/internal/testdb"
-	"github.com/idemkit/idempotency/internal/testredis"
-	"github.com/idemkit/idempotency/redisstore"
+	"github.com/idemkit/idempotency/internal/teststores"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: a handler,
@@ -30,26 +28,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // SQL databases and the Redis deployments.
 func forEachStore(t *testing.T, fn func(t *testing.T, s idempotency.Store)) {
 	t.Helper()
-	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) { fn(t, open(t)) })
+	teststores.ForEach(t, fn)
 }
 
-// forEachShared runs fn in parallel on every backend with open, which
-// returns a new store on its own pool or client, sharing one table or key
-// prefix with the others: stores from two calls stand for two processes.
+// forEachShared runs fn in parallel on every backend with stores that share
+// one table or key prefix: see teststores.ForEachShared.
 func forEachShared(t *testing.T, fn func(t *testing.T, open func(*testing.T) idempotency.Store)) {
 	t.Helper()
-	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		t.Parallel()
-		f := testdb.NewFixture(t, b)
-		fn(t, func(t *testing.T) idempotency.Store { return f.Store(t) })
-	})
-	testredis.ForEach(t, func(t *testing.T, b testredis.Backend) {
-		t.Parallel()
-		prefix := b.NewPrefix(t)
-		fn(t, func(t *testing.T) idempotency.Store {
-			return b.Store(t, b.Client(t), redisstore.Config{Prefix: prefix})
-		})
-	})
+	teststores.ForEachShared(t, fn)
 }
 
 // mustNew returns the middleware or fails t.

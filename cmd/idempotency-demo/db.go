@@ -12,6 +12,7 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/benchdb"
+	"github.com/idemkit/idempotency/internal/rediskeys"
 	"github.com/idemkit/idempotency/redisstore"
 	"github.com/idemkit/idempotency/sqlstore"
 )
@@ -86,18 +87,7 @@ func (d *database) deleteRedisKeys() {
 	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	del := func(ctx context.Context, node redis.Cmdable) error {
-		iter := node.Scan(ctx, 0, d.table+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			node.Del(ctx, iter.Val())
-		}
-		return iter.Err()
-	}
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		_ = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return del(ctx, node) })
-		return
-	}
-	_ = del(ctx, rdb)
+	_ = rediskeys.DeletePrefix(ctx, rdb, d.table)
 }
 
 // openSQL connects a new pool and returns a migrated SQL store.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/idemkit/idempotency/internal/rediskeys"
 	"github.com/idemkit/idempotency/redisstore"
 )
 
@@ -107,29 +108,11 @@ func (b Backend) NewPrefix(t testing.TB) string {
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := DeletePrefix(ctx, c, prefix); err != nil {
+		if err := rediskeys.DeletePrefix(ctx, c, prefix); err != nil {
 			t.Errorf("delete test keys under %s: %v", prefix, err)
 		}
 	})
 	return prefix
-}
-
-// DeletePrefix deletes every key that starts with prefix+":", on every
-// primary of a cluster. prefix must hold no glob characters.
-func DeletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
-	del := func(ctx context.Context, node redis.Cmdable) error {
-		iter := node.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if err := node.Del(ctx, iter.Val()).Err(); err != nil {
-				return err
-			}
-		}
-		return iter.Err()
-	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return del(ctx, node) })
-	}
-	return del(ctx, c)
 }
 
 // NewStore returns a store on a new client and a fresh prefix of b.

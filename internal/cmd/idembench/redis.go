@@ -14,6 +14,7 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/internal/benchdb"
+	"github.com/idemkit/idempotency/internal/rediskeys"
 	"github.com/idemkit/idempotency/redisstore"
 )
 
@@ -166,21 +167,7 @@ func (b *bench) closeRedis(ctx context.Context) error {
 	if b.pg != nil {
 		first = b.pg.close(ctx, false, io.Discard)
 	}
-	del := func(ctx context.Context, node redis.Cmdable) error {
-		iter := node.Scan(ctx, 0, b.redisPrefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			if err := node.Del(ctx, iter.Val()).Err(); err != nil {
-				return err
-			}
-		}
-		return iter.Err()
-	}
-	var err error
-	if cc, ok := b.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return del(ctx, node) })
-	} else {
-		err = del(ctx, b.rdb)
-	}
+	err := rediskeys.DeletePrefix(ctx, b.rdb, b.redisPrefix)
 	if err != nil && first == nil {
 		first = fmt.Errorf("delete keys under %s: %w", b.redisPrefix, err)
 	}
