@@ -77,6 +77,14 @@ type Config struct {
 	// lost leases, for metrics and traces (see package idemotel). Defaults
 	// to nil: nothing is observed, at the cost of a nil check.
 	Observer *Observer
+
+	// Cache keeps finished outcomes in this process's memory, so that
+	// replays of keys it has seen skip the store (package idemcache has
+	// one). An entry never outlives its record, but a key forgotten by
+	// another process may still be replayed here until the cache's bound
+	// on an entry's age: see [Cache]. Defaults to nil: every call reads
+	// the store.
+	Cache Cache
 }
 
 // withDefaults validates cfg and fills in its zero fields.

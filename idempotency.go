@@ -44,6 +44,12 @@ type Record struct {
 	// Payload is the encoded response (completed) or the error message
 	// (failed); nil while processing.
 	Payload []byte
+	// ExpiresIn is how long a finished record has left before it expires,
+	// by the store's clock when the store read it; zero when the store
+	// does not say (and always while processing). A [Cache] keeps a
+	// replayed record no longer than this, counted from before the read
+	// was sent, so a skewed host clock cannot stretch it.
+	ExpiresIn time.Duration
 }
 
 // ClaimRequest asks a [Store] to make a caller the owner of one key. Its zero

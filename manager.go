@@ -103,6 +103,11 @@ func (m *Manager[Req, Resp]) DoResult(ctx context.Context, key string, req Req, 
 		obs.end(ctx, false, err)
 		return Result[Resp]{}, err
 	}
+	if res, err, ok := m.core.fromCache(key, fp); ok {
+		obs.cacheHit()
+		obs.end(ctx, res.Replayed, err)
+		return res, err
+	}
 	c := call[Req, Resp]{m: m, key: key, req: req, fp: fp, fn: fn, obs: obs}
 	var res Result[Resp]
 	if m.core.cfg.Wait <= 0 {
@@ -148,6 +153,7 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 	var poll poller
 	for {
 		lock := Lock{Namespace: m.core.cfg.Namespace, Key: c.key, Token: newToken()}
+		mark := m.core.mark()
 		claimedAt := time.Now()
 		cr, err := m.store.Claim(ctx, ClaimRequest{
 			Namespace:   lock.Namespace,
@@ -173,6 +179,7 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 			return c.execute(ctx, lock, claimedAt)
 		}
 		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
+			m.core.rememberRead(c.key, cr.Record, claimedAt, mark)
 			return res, out, err
 		}
 		if c.deadline.IsZero() {
@@ -230,10 +237,12 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 			return res, outcome{}, fnErr
 		}
 		msg := []byte(fnErr.Error())
+		mark, sent := m.core.mark(), time.Now()
 		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd, c.obs); err != nil {
 			c.notWritten(err)
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
+		m.core.rememberWrite(c.key, c.fp, StateFailed, msg, sent, mark)
 		c.obs.recordedFailure()
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
 	}
@@ -245,10 +254,12 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		c.obs.outcomeNotRecorded()
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
+	mark, sent := m.core.mark(), time.Now()
 	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd, c.obs); err != nil {
 		c.notWritten(err)
 		return res, outcome{}, err
 	}
+	m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, sent, mark)
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
 }
 

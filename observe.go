@@ -59,6 +59,9 @@ type CallEnd struct {
 	// TookOver reports that the call claimed a key whose previous owner's
 	// lease had lapsed (a crashed or cut-off process).
 	TookOver bool
+	// Cached reports that Config.Cache answered the call (a replay or a
+	// mismatch) without a store read.
+	Cached bool
 	// Err is what the call returned.
 	Err error
 }
@@ -136,6 +139,7 @@ type callObserver struct {
 	lostLease   bool // the claim was lost while fn ran
 	permanent   bool // fn's permanent failure was recorded
 	tookOver    bool
+	cached      bool // answered from Config.Cache
 	waited      time.Duration
 	ended       bool
 }
@@ -170,6 +174,7 @@ func (o *callObserver) end(ctx context.Context, replayed bool, err error) {
 		Duration: time.Since(o.start),
 		Waited:   o.waited,
 		TookOver: o.tookOver,
+		Cached:   o.cached,
 		Err:      err,
 	})
 }
@@ -249,6 +254,13 @@ func (o *callObserver) failedClaim() {
 func (o *callObserver) claimed(tookOver bool) {
 	if o != nil && tookOver {
 		o.tookOver = true
+	}
+}
+
+// cacheHit notes that Config.Cache answered the call.
+func (o *callObserver) cacheHit() {
+	if o != nil {
+		o.cached = true
 	}
 }
 

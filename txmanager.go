@@ -146,6 +146,12 @@ func (m *TxManager[Req, Resp, Tx]) run(ctx context.Context, joined bool, outer T
 		obs.end(ctx, false, err)
 		return Result[Resp]{}, err
 	}
+	// A cached outcome was committed, so it answers DoIn as well.
+	if res, err, ok := m.core.fromCache(key, fp); ok {
+		obs.cacheHit()
+		obs.end(ctx, res.Replayed, err)
+		return res, err
+	}
 	c := &txCall[Req, Resp, Tx]{m: m, key: key, req: req, fp: fp, fn: fn, joined: joined, outer: outer, obs: obs}
 	if m.core.cfg.Wait > 0 {
 		c.deadline = time.Now().Add(m.core.cfg.Wait)
@@ -242,6 +248,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	// commit. The store bounds the transaction with it and ends the
 	// claim's context when it runs out; a replay opens no transaction and
 	// needs no deadline.
+	mark := m.core.mark()
 	start := time.Now()
 	claim, cr, err := c.claim(ctx, req)
 	if errors.Is(err, ErrInProgress) {
@@ -261,6 +268,8 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 		if res, out, err, done := m.core.settle(c.fp, cr.Record); done {
 			if c.joined {
 				out = outcome{} // read in the caller's transaction: maybe its own, uncommitted
+			} else {
+				m.core.rememberRead(c.key, cr.Record, start, mark)
 			}
 			return res, out, finished, err
 		}
@@ -322,7 +331,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		c.obs.outcomeNotRecorded()
 		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
-	start := time.Now()
+	mark, start := m.core.mark(), time.Now()
 	err = claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL)
 	c.obs.storeOp(ctx, "complete", start, err)
 	if err != nil {
@@ -354,7 +363,11 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err)
 	}
-	// An outcome that the caller has not committed yet is not shared.
+	// An outcome that the caller has not committed yet is neither shared
+	// nor cached.
+	if !c.joined {
+		m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, start, mark)
+	}
 	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, finished, nil
 }
 
@@ -379,6 +392,7 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 		// same race again (the spin model found that cycle).
 		return outcome{}, nil
 	}
+	mark, sent := m.core.mark(), time.Now()
 	if err == nil {
 		if err = claim.Complete(wctx, StateFailed, msg, m.core.cfg.TTL); err != nil {
 			c.rollback(wctx, claim, "failure not recorded")
@@ -389,6 +403,9 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 	if err != nil {
 		m.core.log.Error("idempotency: permanent failure not recorded", m.core.keyAttr(c.key), m.core.errAttr(err, c.key))
 		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
+	}
+	if !c.joined {
+		m.core.rememberWrite(c.key, c.fp, StateFailed, msg, sent, mark)
 	}
 	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
 }

@@ -20,9 +20,9 @@
 // and idempotency.calls into idempotency_calls_total.
 //
 //	name                                  instrument  unit        attributes
-//	idempotency.calls                     counter     {call}      namespace, outcome, transactional
-//	idempotency.call.duration             histogram   s           namespace, outcome, transactional
-//	idempotency.wait.duration             histogram   s           namespace, outcome, transactional
+//	idempotency.calls                     counter     {call}      namespace, outcome, transactional, [cached]
+//	idempotency.call.duration             histogram   s           namespace, outcome, transactional, [cached]
+//	idempotency.wait.duration             histogram   s           namespace, outcome, transactional, [cached]
 //	idempotency.takeovers                 counter     {takeover}  namespace, transactional
 //	idempotency.lease.losses              counter     {loss}      namespace, transactional
 //	idempotency.store.operation.duration  histogram   s           namespace, operation.name, error.type
@@ -38,7 +38,11 @@
 //     executed, replayed, mismatch, in_progress, fn_error,
 //     permanent_failure, not_recorded, lease_lost, store_error, invalid,
 //     canceled, panic, error). The replay rate is
-//     replayed / (executed + replayed). idempotency.call.duration counts the
+//     replayed / (executed + replayed). cached is set (to true) only on
+//     the replays and mismatches that Config.Cache answered without a
+//     store read, so the cache's hit rate is the share of replays that
+//     carry it.
+//     idempotency.call.duration counts the
 //     same calls; the counter is there so that a view may drop the
 //     histogram's buckets and keep the counts.
 //   - idempotency.wait.duration records only calls that waited for another
@@ -74,7 +78,8 @@
 // the empty namespace) for every method (Do, DoResult, DoIn, DoInResult) of
 // Manager and TxManager. It starts with idempotency.namespace and
 // idempotency.transactional, and ends with idempotency.outcome,
-// idempotency.replayed, idempotency.took_over and, if the call waited,
+// idempotency.replayed, idempotency.cached, idempotency.took_over and, if
+// the call waited,
 // idempotency.waited (seconds). fn runs inside it: spans that fn starts
 // from its context are its children.
 //

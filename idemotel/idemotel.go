@@ -41,6 +41,10 @@ const (
 	// AttrReplayed is true on the span of a call that replayed a recorded
 	// outcome instead of running fn.
 	AttrReplayed = attribute.Key("idempotency.replayed")
+	// AttrCached is true for a call that Config.Cache answered (a replay
+	// or a mismatch) without a store read. On metrics it is set only
+	// then, never false.
+	AttrCached = attribute.Key("idempotency.cached")
 	// AttrTookOver is true on the span of a call that claimed a key whose
 	// previous owner's lease had lapsed.
 	AttrTookOver = attribute.Key("idempotency.took_over")
@@ -160,6 +164,7 @@ type callKey struct {
 	ns      string
 	outcome idempotency.Outcome
 	tx      bool
+	cached  bool
 }
 
 type opKey struct {
@@ -219,9 +224,13 @@ var answers = map[idempotency.Outcome]bool{
 }
 
 func (o *observer) callEnd(ctx context.Context, c idempotency.CallInfo, e idempotency.CallEnd) {
-	attrs := cached(&o.callOpt, callKey{c.Namespace, e.Outcome, c.Transactional}, func() metric.MeasurementOption {
-		return metric.WithAttributeSet(attribute.NewSet(
-			AttrNamespace.String(c.Namespace), AttrOutcome.String(string(e.Outcome)), AttrTransactional.Bool(c.Transactional)))
+	attrs := cached(&o.callOpt, callKey{c.Namespace, e.Outcome, c.Transactional, e.Cached}, func() metric.MeasurementOption {
+		kvs := []attribute.KeyValue{AttrNamespace.String(c.Namespace), AttrOutcome.String(string(e.Outcome)),
+			AttrTransactional.Bool(c.Transactional)}
+		if e.Cached { // only then: series without a cache keep their labels
+			kvs = append(kvs, AttrCached.Bool(true))
+		}
+		return metric.WithAttributeSet(attribute.NewSet(kvs...))
 	})
 	o.calls.Add(ctx, 1, attrs)
 	o.callDuration.Record(ctx, e.Duration.Seconds(), attrs)
@@ -240,6 +249,7 @@ func (o *observer) callEnd(ctx context.Context, c idempotency.CallInfo, e idempo
 		span.SetAttributes(
 			AttrOutcome.String(string(e.Outcome)),
 			AttrReplayed.Bool(e.Outcome == idempotency.OutcomeReplayed),
+			AttrCached.Bool(e.Cached),
 			AttrTookOver.Bool(e.TookOver))
 		if e.Waited > 0 {
 			span.SetAttributes(AttrWaited.Float64(e.Waited.Seconds()))

@@ -176,8 +176,8 @@ func testClaimNewKey(t *testing.T, s idempotency.Store) {
 	r := claimReq("ns", "new-key", fp1, long, long)
 	mustClaim(t, s, r)
 	rec := mustNotClaim(t, s, claimReq("ns", "new-key", fp1, long, long))
-	if rec.State != idempotency.StateProcessing || rec.Fingerprint != fp1 || rec.Payload != nil {
-		t.Errorf("record = %+v; want processing with fingerprint %q and no payload", rec, fp1)
+	if rec.State != idempotency.StateProcessing || rec.Fingerprint != fp1 || rec.Payload != nil || rec.ExpiresIn != 0 {
+		t.Errorf("record = %+v; want processing with fingerprint %q, no payload and no ExpiresIn", rec, fp1)
 	}
 	rec = mustNotClaim(t, s, claimReq("ns", "new-key", fp2, long, long))
 	if rec.Fingerprint != fp1 {
@@ -230,6 +230,11 @@ func testCompleteAndReplay(t *testing.T, s idempotency.Store) {
 		rec := mustNotClaim(t, s, claimReq("ns", "done", fp, long, long))
 		if rec.State != idempotency.StateCompleted || rec.Fingerprint != fp1 || string(rec.Payload) != `{"id":"ch_1"}` {
 			t.Errorf("claim with %s: record = %+v; want completed %q with the payload", fp, rec, fp1)
+		}
+		// ExpiresIn is optional, but when told it is the time left of
+		// the TTL the completion gave: never more.
+		if rec.ExpiresIn < 0 || rec.ExpiresIn > long {
+			t.Errorf("claim with %s: ExpiresIn = %v; want zero (not told) or in (0, %v]", fp, rec.ExpiresIn, long)
 		}
 	}
 	// An empty payload is an outcome too, distinct from "none yet".

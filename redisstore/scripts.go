@@ -34,8 +34,9 @@ local function int(x) return string.format('%.0f', x) end
 // Returns 1 when the caller owns the key (a new record, or its own claim
 // seen again when a retry of this script follows a lost reply: its lease
 // starts again from now, as the caller believes), 2 when it took over a
-// lapsed claim of the same request, else {state, fingerprint, payload} of
-// the record in the way, having written nothing.
+// lapsed claim of the same request, else {state, fingerprint, payload,
+// milliseconds left before expiry (PTTL; 0 while processing)} of the
+// record in the way, having written nothing.
 var claimScript = redis.NewScript(clock + `
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 't', 'l', 'p')
 local now
@@ -43,11 +44,11 @@ if r[1] and not (r[1] == '0' and r[3] == ARGV[2]) then
 	-- Only a processing record of the same request, whose lease lapsed,
 	-- is taken over; a replay returns here without reading the clock.
 	if r[1] ~= '0' or r[2] ~= ARGV[1] then
-		return {r[1], r[2], r[5]}
+		return {r[1], r[2], r[5], redis.call('PTTL', KEYS[1])}
 	end
 	now = millis()
 	if tonumber(r[4]) > now then
-		return {r[1], r[2], r[5]}
+		return {r[1], r[2], r[5], 0}
 	end
 end
 local took = now and 2 or 1

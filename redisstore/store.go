@@ -150,13 +150,13 @@ func isOne(reply any) bool {
 }
 
 // parseClaim reads the claim script's reply: 1 (claimed), 2 (took over a
-// lapsed claim), or {state, fingerprint, payload}.
+// lapsed claim), or {state, fingerprint, payload, milliseconds left}.
 func parseClaim(reply any) (idempotency.ClaimResult, error) {
 	if isClaimed(reply) {
 		return idempotency.ClaimResult{Claimed: true, TookOver: reply.(int64) == 2}, nil
 	}
 	fields, ok := reply.([]any)
-	if !ok || len(fields) != 3 {
+	if !ok || len(fields) != 4 {
 		return idempotency.ClaimResult{}, fmt.Errorf("redisstore: claim: unexpected reply %v: is another program writing keys under this prefix?", reply)
 	}
 	state, _ := fields[0].(string)
@@ -175,6 +175,11 @@ func parseClaim(reply any) (idempotency.ClaimResult, error) {
 	rec.Fingerprint = fp
 	if p, ok := fields[2].(string); ok && rec.State != idempotency.StateProcessing {
 		rec.Payload = []byte(p)
+		// PTTL: -1 for a key without expiry (made persistent by hand), which
+		// leaves ExpiresIn zero: not cacheable.
+		if left, ok := fields[3].(int64); ok && left > 0 {
+			rec.ExpiresIn = time.Duration(left) * time.Millisecond
+		}
 	}
 	return idempotency.ClaimResult{Record: rec}, nil
 }

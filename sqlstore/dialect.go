@@ -28,7 +28,8 @@ const (
 // dialects. On SQLite, the statements marked "+now" take one more argument
 // at the end: the current time in Unix milliseconds (see [Store.clock]).
 type queries struct {
-	// selectRecord(ns, key) -> state, fingerprint, payload, expired, lapsed;
+	// selectRecord(ns, key) -> state, fingerprint, payload, expired, lapsed,
+	// microseconds left before expiry;
 	// on SQLite expires_at and locked_until instead of expired and lapsed.
 	selectRecord string
 	// insert(ns, key, fp, token, lease, expiry +now): claims an absent key;
@@ -98,7 +99,8 @@ func postgresQueries(t string) queries {
 		micro = `::bigint * interval '1 microsecond'`
 	)
 	return queries{
-		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + ` FROM ` + t +
+		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now +
+			`, floor(extract(epoch FROM expires_at - ` + now + `) * 1000000)::bigint FROM ` + t +
 			` WHERE namespace = $1 AND idem_key = $2`,
 		// ON CONFLICT DO NOTHING on an existing row writes nothing, takes
 		// no row lock and assigns no transaction id (CI checks), so a
@@ -140,7 +142,8 @@ func mysqlQueries(t string) queries {
 	const now = `UTC_TIMESTAMP(6)`
 	const plus = ` + INTERVAL ? MICROSECOND`
 	return queries{
-		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + ` FROM ` + t +
+		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now +
+			`, TIMESTAMPDIFF(MICROSECOND, ` + now + `, expires_at) FROM ` + t +
 			` WHERE namespace = ? AND idem_key = ?`,
 		// INSERT IGNORE only turns the duplicate key into "no row": lengths
 		// are validated before the statement, so nothing else can be

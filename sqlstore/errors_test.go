@@ -59,8 +59,8 @@ func TestClaimRetriesDeadlock(t *testing.T) {
 		ExpectExec().WillReturnError(&mysql.MySQLError{Number: 1213, Message: "Deadlock found"})
 	sel := mock.ExpectPrepare(regexp.QuoteMeta("SELECT state, fingerprint"))
 	sel.ExpectQuery().WillReturnError(&mysql.MySQLError{Number: 1213, Message: "Deadlock found"})
-	sel.ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"state", "fingerprint", "payload", "expired", "lapsed"}).
-		AddRow(1, "fp", []byte("done"), false, false))
+	sel.ExpectQuery().WillReturnRows(sqlmock.NewRows([]string{"state", "fingerprint", "payload", "expired", "lapsed", "left"}).
+		AddRow(1, "fp", []byte("done"), false, false, int64(3600e6)))
 
 	res, err := s.Claim(context.Background(), idempotency.ClaimRequest{
 		Key: "k", Fingerprint: "fp", Token: "t", Lease: time.Second, TTL: time.Hour,

@@ -257,6 +257,7 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 	var (
 		st              claimStep
 		expired, lapsed bool
+		left            int64 // microseconds before expiry
 	)
 	var err error
 	if s.dialect == SQLite {
@@ -269,9 +270,10 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 		// it with its own clock.
 		now := time.Now().UnixMilli()
 		expired, lapsed = expiresAt <= now, lockedUntil <= now
+		left = (expiresAt - now) * 1000
 	} else {
 		err = q(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
-			&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed)
+			&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed, &left)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return claimStep{}, nil
@@ -282,7 +284,16 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 	st.found = true
 	st.claimable = isClaimable(st.Record, req, expired, lapsed)
 	st.lapsed = st.claimable && !expired
+	st.setExpiresIn(expired, left)
 	return st, nil
+}
+
+// setExpiresIn tells how long a finished record has left: left
+// microseconds, read with the expiry check.
+func (st *claimStep) setExpiresIn(expired bool, left int64) {
+	if st.State != idempotency.StateProcessing && !expired && left > 0 {
+		st.ExpiresIn = time.Duration(left) * time.Microsecond
+	}
 }
 
 // isClaimable reports whether an existing record may be taken over: it has

@@ -420,17 +420,20 @@ func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (cl
 			fp              sql.NullString
 			expired, lapsed sql.NullBool
 			held            bool
+			left            sql.NullInt64
 		)
-		err := c.queryRow(ctx, s.tq.inspect, []any{c.pgLock, req.Namespace, req.Key}, &state, &fp, &st.Payload, &expired, &lapsed, &held)
+		err := c.queryRow(ctx, s.tq.inspect, []any{c.pgLock, req.Namespace, req.Key}, &state, &fp, &st.Payload, &expired, &lapsed, &held, &left)
 		if err != nil || !state.Valid {
 			return claimStep{}, held, err
 		}
 		st.found, st.State, st.Fingerprint = true, idempotency.State(state.Int16), fp.String
 		st.claimable = isClaimable(st.Record, req, expired.Bool, lapsed.Bool)
+		st.setExpiresIn(expired.Bool, left.Int64)
 		return st, held, nil
 	case MySQL:
 		var expired, lapsed, held bool
-		err := c.queryRow(ctx, s.tq.inspect, []any{c.lockName, req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed, &held)
+		var left int64
+		err := c.queryRow(ctx, s.tq.inspect, []any{c.lockName, req.Namespace, req.Key}, &st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed, &held, &left)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			err = c.queryRow(ctx, s.tq.held, []any{c.lockName}, &held)
@@ -442,6 +445,7 @@ func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (cl
 		}
 		st.found = true
 		st.claimable = isClaimable(st.Record, req, expired, lapsed)
+		st.setExpiresIn(expired, left)
 		return st, held, nil
 	default:
 		// This transaction's insert holds SQLite's write lock: nobody else
@@ -457,6 +461,7 @@ func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (cl
 		now := time.Now().UnixMilli()
 		st.found = true
 		st.claimable = isClaimable(st.Record, req, expiresAt <= now, lockedUntil <= now)
+		st.setExpiresIn(expiresAt <= now, (expiresAt-now)*1000)
 		return st, true, nil
 	}
 }

@@ -39,9 +39,9 @@ type txQueries struct {
 	// opened. Elsewhere insertBegin is insert.
 	insert, insertBegin string
 	// inspect(lock, ns, key) -> state, fingerprint, payload, expired,
-	// lapsed, held: the record (all NULL on PostgreSQL when there is none)
-	// and whether this transaction holds the key's lock. SQLite returns
-	// selectRecord's columns and holds no lock.
+	// lapsed, held, microseconds left: the record (all NULL on PostgreSQL
+	// when there is none) and whether this transaction holds the key's
+	// lock. SQLite returns selectRecord's columns and holds no lock.
 	inspect string
 	// held(lock) -> whether this connection holds the named lock. MySQL
 	// only: inspect returns no row when the record is absent.
@@ -72,7 +72,8 @@ func buildTxQueries(d Dialect, t string) txQueries {
 			insert:      insert + conflict,
 			insertBegin: insert + ` AND set_config('idle_in_transaction_session_timeout', $8::text, true) IS NOT NULL` + conflict,
 			inspect: `SELECT r.state, r.fingerprint, r.payload, r.expires_at <= ` + now + `, r.locked_until <= ` + now +
-				`, pg_try_advisory_xact_lock($1::bigint) FROM (SELECT 1) AS one LEFT JOIN ` + t +
+				`, pg_try_advisory_xact_lock($1::bigint), floor(extract(epoch FROM r.expires_at - ` + now + `) * 1000000)::bigint` +
+				` FROM (SELECT 1) AS one LEFT JOIN ` + t +
 				` AS r ON r.namespace = $2 AND r.idem_key = $3`,
 		}
 	case MySQL:
@@ -85,6 +86,7 @@ func buildTxQueries(d Dialect, t string) txQueries {
 			insert:      insert,
 			insertBegin: insert,
 			inspect: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now + `, ` + held +
+				`, TIMESTAMPDIFF(MICROSECOND, ` + now + `, expires_at)` +
 				` FROM ` + t + ` WHERE namespace = ? AND idem_key = ? FOR UPDATE NOWAIT`,
 			held: `SELECT ` + held,
 			// The release rides in the SET list, evaluated once for the
