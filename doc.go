@@ -117,6 +117,16 @@
 // namespace: neither runs fn for a key the other recorded, but a Manager's
 // duplicate waits for a TxManager's commit instead of failing at once.
 //
+// # Replays from memory
+//
+// Config.Cache (package idemcache has one) keeps finished outcomes in the
+// process's memory, so that a retry storm on keys it has seen is answered
+// without a store read. An entry never outlives its record: the store says
+// how long the record has left, counted here from before the read was sent.
+// [Manager.Forget] drops a key from the store and the cache; a key forgotten
+// by another process may still be replayed from this one's cache until the
+// cache's bound on an entry's age (a minute by default). See [Cache].
+//
 // # Cleanup
 //
 // Expired outcomes are never replayed, whether or not anything deletes them.

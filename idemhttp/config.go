@@ -166,6 +166,13 @@ type Config struct {
 	// nil: nothing is observed.
 	Observer *idempotency.Observer
 
+	// Cache answers retries of requests this process has recorded or
+	// replayed from memory, without a store read: see
+	// [idempotency.Config.Cache] and package idemcache. A key forgotten in
+	// the store (idemctl forget) may still be replayed from it until the
+	// cache's MaxAge. Defaults to nil: every retry reads the store.
+	Cache idempotency.Cache
+
 	// Refuse writes the middleware's own refusals (see [Refusal]) in the
 	// API's error format, for clients that decide from it whether to
 	// retry (Stripe's clients, for one, retry any error body that is not
@@ -288,6 +295,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		Logger:           cfg.Logger,
 		HashKeysInLogs:   cfg.HashKeysInLogs,
 		Observer:         cfg.Observer,
+		Cache:            cfg.Cache,
 	}
 	return s, mc, nil
 }

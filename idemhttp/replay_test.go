@@ -2,6 +2,7 @@ package idemhttp_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/idemcache"
 	"github.com/idemkit/idempotency/idemhttp"
 )
 
@@ -117,37 +119,65 @@ func TestReplayByteExact(t *testing.T) {
 	}
 	forEachStore(t, func(t *testing.T, s idempotency.Store) {
 		for i, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				var runs atomic.Int64
-				srv := serve(t, s, idemhttp.Config{Namespace: "exact-" + itoa(int64(i))}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					runs.Add(1)
-					tc.handler(w, r)
-				}))
-				body := binaryBody()
-				first := rawExchange(t, srv, "key", body)
-				replay := rawExchange(t, srv, "key", body)
-				if n := runs.Load(); n != 1 {
-					t.Fatalf("handler ran %d times, want 1", n)
+			for _, cached := range []bool{false, true} {
+				name, cfg := tc.name, idemhttp.Config{Namespace: "exact-" + itoa(int64(i))}
+				var hit *atomic.Bool
+				if cached { // the replay comes from memory, and must not differ
+					hit = new(atomic.Bool)
+					name, cfg.Namespace, cfg.Cache = name+", cached", cfg.Namespace+"-cached", newCache(t)
+					cfg.Observer = &idempotency.Observer{CallEnd: func(_ context.Context, _ idempotency.CallInfo, e idempotency.CallEnd) {
+						hit.Store(e.Cached)
+					}}
 				}
-				if bytes.Contains(first, []byte(idemhttp.ReplayedHeader)) {
-					t.Fatalf("first response is marked as a replay:\n%q", first)
-				}
-				if !bytes.Contains(replay, []byte("\r\n"+idemhttp.ReplayedHeader+": true\r\n")) {
-					t.Fatalf("replay lacks %s: true:\n%q", idemhttp.ReplayedHeader, replay)
-				}
-				for _, h := range []string{"Set-Cookie", "X-Internal"} {
-					if bytes.Contains(replay, []byte(h)) {
-						t.Errorf("replay carries %s, which is not allow-listed", h)
-					}
-				}
-				want := dropLines(first, "Set-Cookie: ", "X-Internal: ")
-				got := dropLines(replay, idemhttp.ReplayedHeader+": ")
-				if !bytes.Equal(got, want) {
-					t.Fatalf("replay differs from the first response\nfirst:  %q\nreplay: %q", trim(want), trim(got))
-				}
-			})
+				t.Run(name, func(t *testing.T) { testReplayByteExact(t, s, cfg, tc.handler, hit) })
+			}
 		}
 	})
+}
+
+// newCache returns an idemcache.Cache closed when t ends.
+func newCache(t *testing.T) *idemcache.Cache {
+	c, err := idemcache.New(idemcache.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// testReplayByteExact is one case of TestReplayByteExact; hit, when not
+// nil, must report that the replay came from the cache.
+func testReplayByteExact(t *testing.T, s idempotency.Store, cfg idemhttp.Config, handler http.HandlerFunc, hit *atomic.Bool) {
+	var runs atomic.Int64
+	srv := serve(t, s, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		handler(w, r)
+	}))
+	body := binaryBody()
+	first := rawExchange(t, srv, "key", body)
+	replay := rawExchange(t, srv, "key", body)
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
+	}
+	if hit != nil && !hit.Load() {
+		t.Error("the replay did not come from the cache")
+	}
+	if bytes.Contains(first, []byte(idemhttp.ReplayedHeader)) {
+		t.Fatalf("first response is marked as a replay:\n%q", first)
+	}
+	if !bytes.Contains(replay, []byte("\r\n"+idemhttp.ReplayedHeader+": true\r\n")) {
+		t.Fatalf("replay lacks %s: true:\n%q", idemhttp.ReplayedHeader, replay)
+	}
+	for _, h := range []string{"Set-Cookie", "X-Internal"} {
+		if bytes.Contains(replay, []byte(h)) {
+			t.Errorf("replay carries %s, which is not allow-listed", h)
+		}
+	}
+	want := dropLines(first, "Set-Cookie: ", "X-Internal: ")
+	got := dropLines(replay, idemhttp.ReplayedHeader+": ")
+	if !bytes.Equal(got, want) {
+		t.Fatalf("replay differs from the first response\nfirst:  %q\nreplay: %q", trim(want), trim(got))
+	}
 }
 
 // trim shortens a response for a failure message.
