@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemgrpc"
@@ -226,3 +228,33 @@ func TestObserver(t *testing.T) {
 }
 
 var _ testpb.PaymentsServer = (*payments)(nil)
+
+// TestPanicReleasesKey: a handler that panics records nothing; behind a
+// recovery interceptor the client gets Internal and its retry runs the
+// handler again.
+func TestPanicReleasesKey(t *testing.T) {
+	ctx := context.Background()
+	svc := &payments{charge: func(_ context.Context, req *testpb.ChargeRequest, run int64) (*testpb.Payment, error) {
+		if run == 1 {
+			panic("boom")
+		}
+		return payment(req, run), nil
+	}}
+	recovery := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = status.Errorf(codes.Internal, "panic: %v", r)
+			}
+		}()
+		return handler(ctx, req)
+	}
+	idem := mustInterceptor(t, sqliteStore(t), idemgrpc.Config{Methods: []string{chargeMethod}})
+	c := serveWith(t, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		return recovery(ctx, req, info, func(ctx context.Context, req any) (any, error) { return idem(ctx, req, info, handler) })
+	}, svc)
+	if a := call(ctx, c, "k", charge("acct", 1)); a.st.Code() != codes.Internal {
+		t.Fatalf("panicking call: %v", a.st)
+	}
+	wantRun(t, call(ctx, c, "k", charge("acct", 1)), 2)
+	wantReplay(t, call(ctx, c, "k", charge("acct", 1)), 2)
+}
