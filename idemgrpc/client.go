@@ -81,10 +81,12 @@ func UnaryClientInterceptor(cfg ClientConfig) (grpc.UnaryClientInterceptor, erro
 type keyContextKey struct{}
 
 // WithKey returns a copy of ctx that makes the interceptor of
-// [UnaryClientInterceptor] send key with the calls made with it, instead of
-// a new random key: for an application that retries a call by itself, or
-// derives the key from its own request ID. It has no effect without that
-// interceptor. It is safe for concurrent use.
+// [UnaryClientInterceptor] send key with the calls it covers made with ctx,
+// instead of a new random key: for an application that retries a call by
+// itself, or derives the key from its own request ID. Use one key for one
+// request only. It has no effect without that interceptor, nor when the
+// call's outgoing metadata holds the entry already. It is safe for
+// concurrent use.
 func WithKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, keyContextKey{}, key)
 }

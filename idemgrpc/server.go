@@ -145,20 +145,29 @@ func (i *interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	// then what the client gets, whatever becomes of the record. A panic
 	// in the handler passes through DoResult (which releases the key).
 	var (
-		ran   bool
-		hResp any
-		hErr  error
+		ran      bool
+		released bool // the handler's error was not final: the key is released
+		hResp    any
+		hErr     error
 	)
 	ck := callKey{client: key, stored: storedKey(scope, key)}
 	res, err := i.mgr.DoResult(ctx, ck.stored, fp,
 		func(ctx context.Context, _ fingerprint) (recorded, error) {
 			ran = true
 			hResp, hErr = handler(ctx, req)
+			if hErr != nil && !i.isFinal(hErr) {
+				released = true
+				return recorded{}, hErr // the Manager releases the key
+			}
 			return i.outcome(hResp, hErr)
 		})
 	switch {
 	case ran:
-		if err != nil && err != hErr {
+		// The Manager returns a released handler error unchanged, or
+		// wrapped with ErrLeaseLost; anything else kept the outcome from
+		// being recorded and is worth a log record. (Errors are not
+		// compared with ==: an error type may not be comparable.)
+		if err != nil && (!released || errors.Is(err, idempotency.ErrLeaseLost)) {
 			i.logNotRecorded(ctx, info.FullMethod, ck, err)
 		}
 		return hResp, hErr
@@ -169,17 +178,18 @@ func (i *interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}
 }
 
-// outcome decides whether the handler's outcome is recorded: an error
-// return keeps it from being recorded and releases the key. A handler error
-// that is not final is returned as it is, so the Manager returns it
-// unchanged.
+// isFinal reports whether a handler's error is recorded: its status code
+// is in Config.FinalCodes, or it was marked with idempotency.Permanent.
+func (i *interceptor) isFinal(err error) bool {
+	return idempotency.IsPermanent(err) || i.s.isFinal(statusOf(err).Code())
+}
+
+// outcome returns what is recorded for the handler's response, or for its
+// final error; an error return keeps it from being recorded and releases
+// the key.
 func (i *interceptor) outcome(resp any, err error) (recorded, error) {
 	if err != nil {
-		st := statusOf(err)
-		if !idempotency.IsPermanent(err) && !i.s.isFinal(st.Code()) {
-			return recorded{}, err
-		}
-		b, merr := proto.Marshal(st.Proto())
+		b, merr := proto.Marshal(statusOf(err).Proto())
 		if merr != nil {
 			return recorded{}, fmt.Errorf("idemgrpc: encode the handler's error status: %w", merr)
 		}

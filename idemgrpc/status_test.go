@@ -141,16 +141,20 @@ func TestErrorsNotRecorded(t *testing.T) {
 		}
 	}
 	t.Run("transient", func(t *testing.T) {
-		svc := &payments{charge: fail(status.Error(codes.Unavailable, "down"), errors.New("plain"), context.DeadlineExceeded)}
-		c := serve(t, sqliteStore(t), idemgrpc.Config{Methods: []string{chargeMethod}}, svc)
-		for i, want := range []codes.Code{codes.Unavailable, codes.Unknown, codes.DeadlineExceeded} {
+		var logs logBuffer
+		svc := &payments{charge: fail(status.Error(codes.Unavailable, "down"), errors.New("plain"), context.DeadlineExceeded, uncomparableError{"x"})}
+		c := serve(t, sqliteStore(t), idemgrpc.Config{Methods: []string{chargeMethod}, Logger: logs.Logger()}, svc)
+		for i, want := range []codes.Code{codes.Unavailable, codes.Unknown, codes.DeadlineExceeded, codes.Unknown} {
 			a := call(ctx, c, "k", charge("acct", 1))
 			if a.st.Code() != want || a.replayed() {
 				t.Fatalf("call %d: %v (replayed %v), want %v", i, a.st, a.replayed(), want)
 			}
 		}
-		wantRun(t, call(ctx, c, "k", charge("acct", 1)), 4)
-		wantReplay(t, call(ctx, c, "k", charge("acct", 1)), 4)
+		wantRun(t, call(ctx, c, "k", charge("acct", 1)), 5)
+		wantReplay(t, call(ctx, c, "k", charge("acct", 1)), 5)
+		if strings.Contains(logs.String(), "not recorded") {
+			t.Fatalf("a released handler error was logged as not recorded:\n%s", logs.String())
+		}
 	})
 	t.Run("no final codes", func(t *testing.T) {
 		svc := &payments{charge: fail(status.Error(codes.InvalidArgument, "bad"))}
@@ -173,10 +177,14 @@ func TestErrorsNotRecorded(t *testing.T) {
 		}
 	})
 	t.Run("response too large", func(t *testing.T) {
+		var logs logBuffer
 		svc := &payments{}
-		c := serve(t, sqliteStore(t), idemgrpc.Config{Methods: []string{chargeMethod}, MaxResponseBytes: 4}, svc)
+		c := serve(t, sqliteStore(t), idemgrpc.Config{Methods: []string{chargeMethod}, MaxResponseBytes: 4, Logger: logs.Logger()}, svc)
 		wantRun(t, call(ctx, c, "k", charge("acct", 1)), 1)
 		wantRun(t, call(ctx, c, "k", charge("acct", 1)), 2)
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "MaxResponseBytes") {
+			t.Fatalf("log:\n%s", logs.String())
+		}
 	})
 }
 
@@ -225,3 +233,9 @@ func TestInProgress(t *testing.T) {
 		}
 	})
 }
+
+// uncomparableError is an error type that == cannot compare: the
+// interceptor must not.
+type uncomparableError []string
+
+func (e uncomparableError) Error() string { return strings.Join(e, ",") }
