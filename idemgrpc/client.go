@@ -14,8 +14,9 @@ import (
 
 // ClientConfig tunes the interceptor returned by [UnaryClientInterceptor].
 // The zero value is usable: it gives every unary call a key in the
-// "idempotency-key" metadata entry. A ClientConfig is copied; changing it
-// afterwards has no effect.
+// "idempotency-key" metadata entry. A ClientConfig is a plain value, copied
+// by UnaryClientInterceptor: changing it afterwards has no effect, and one
+// ClientConfig may be shared by goroutines that only read it.
 type ClientConfig struct {
 	// MetadataKey is the metadata entry that carries the key; it must be
 	// the server's [Config.MetadataKey]. Defaults to "idempotency-key".

@@ -55,8 +55,10 @@ type ScopeFunc func(ctx context.Context) string
 
 // Config tunes the interceptor returned by [UnaryServerInterceptor]. Its
 // zero value covers no method and is refused: set Methods or Match; every
-// other field has a default. A Config is copied; changing it (or the slices
-// it holds) afterwards has no effect.
+// other field has a default. A Config is a plain value, copied by
+// UnaryServerInterceptor: changing it (or the slices it holds) afterwards
+// has no effect, and one Config may be shared by goroutines that only read
+// it.
 type Config struct {
 	// Namespace names the operation in the store: identity is (Namespace,
 	// scope, key). Give each service that shares a store with other users
