@@ -44,9 +44,9 @@ type ClientConfig struct {
 // attempt: the attempts of one call share one key, so the server runs the
 // handler at most once for all of them. An application that retries by
 // itself, calling again after an error, makes a new call and so gets a new
-// key, unless it passes the first call's key with WithKey. With
-// ClientConfig zero, every unary call is covered. The interceptor is safe
-// for concurrent use.
+// key, unless it picks the key itself ([NewKey]) and passes it with
+// WithKey to every attempt. With ClientConfig zero, every unary call is
+// covered. The interceptor is safe for concurrent use.
 func UnaryClientInterceptor(cfg ClientConfig) (grpc.UnaryClientInterceptor, error) {
 	mdKey, err := metadataKey(cfg.MetadataKey)
 	var errs []error
