@@ -142,6 +142,13 @@ type Config struct {
 	// lost leases: see [idempotency.Observer] and package idemotel.
 	// Defaults to nil: nothing is observed.
 	Observer *idempotency.Observer
+
+	// Cache answers retries of calls this process has recorded or
+	// replayed from memory, without a store read: see
+	// [idempotency.Config.Cache] and package idemcache. A key forgotten in
+	// the store (idemctl forget) may still be replayed from it until the
+	// cache's MaxAge. Defaults to nil: every retry reads the store.
+	Cache idempotency.Cache
 }
 
 // settings is a validated Config with defaults filled in.
@@ -222,6 +229,7 @@ func (cfg Config) settings() (settings, idempotency.Config, error) {
 		Logger:           cfg.Logger,
 		HashKeysInLogs:   cfg.HashKeysInLogs,
 		Observer:         cfg.Observer,
+		Cache:            cfg.Cache,
 	}
 	return s, mc, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/idemcache"
 	"github.com/idemkit/idempotency/idemgrpc"
 	"github.com/idemkit/idempotency/idemgrpc/internal/testpb"
 )
@@ -98,34 +100,59 @@ func TestFinalStatusReplayed(t *testing.T) {
 			}
 			return nil, st.Err()
 		}}
+		// Through the store, and through a cache: the replay from memory
+		// must be the same status.
+		var hits atomic.Int64
+		cache, err := idemcache.New(idemcache.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cache.Close)
 		c := serve(t, s, idemgrpc.Config{Methods: []string{chargeMethod}}, svc)
-
-		first := call(ctx, c, "k", charge("acct", -5))
-		if first.st.Code() != codes.InvalidArgument || first.replayed() {
-			t.Fatalf("first = %v (replayed %v)", first.st, first.replayed())
-		}
-		for range 2 {
-			again := call(ctx, c, "k", charge("acct", -5))
-			if !again.replayed() {
-				t.Fatal("replayed status without the replayed header")
-			}
-			if !proto.Equal(again.st.Proto(), first.st.Proto()) {
-				t.Fatalf("replayed status %v, want %v", again.st.Proto(), first.st.Proto())
-			}
-			var br *errdetails.BadRequest
-			for _, d := range again.st.Details() {
-				if b, ok := d.(*errdetails.BadRequest); ok {
-					br = b
+		cached := serve(t, s, idemgrpc.Config{Methods: []string{chargeMethod}, Namespace: "cached", Cache: cache,
+			Observer: &idempotency.Observer{CallEnd: func(_ context.Context, _ idempotency.CallInfo, e idempotency.CallEnd) {
+				if e.Cached {
+					hits.Add(1)
 				}
-			}
-			if br.GetFieldViolations()[0].GetField() != "amount" {
-				t.Fatalf("replayed details %v", again.st.Details())
-			}
+			}}}, svc)
+		for _, c := range []testpb.PaymentsClient{c, cached} {
+			testFinalStatusReplayed(t, ctx, c)
 		}
-		if n := svc.runs.Load(); n != 1 {
-			t.Fatalf("handler ran %d times, want 1", n)
+		if n := svc.runs.Load(); n != 2 {
+			t.Fatalf("handler ran %d times, want once per namespace", n)
+		}
+		if n := hits.Load(); n != 2 {
+			t.Errorf("%d replays came from the cache; want both of the cached namespace's", n)
 		}
 	})
+}
+
+// testFinalStatusReplayed checks that the handler's final status is
+// replayed with its details.
+func testFinalStatusReplayed(t *testing.T, ctx context.Context, c testpb.PaymentsClient) {
+	t.Helper()
+	first := call(ctx, c, "k", charge("acct", -5))
+	if first.st.Code() != codes.InvalidArgument || first.replayed() {
+		t.Fatalf("first = %v (replayed %v)", first.st, first.replayed())
+	}
+	for range 2 {
+		again := call(ctx, c, "k", charge("acct", -5))
+		if !again.replayed() {
+			t.Fatal("replayed status without the replayed header")
+		}
+		if !proto.Equal(again.st.Proto(), first.st.Proto()) {
+			t.Fatalf("replayed status %v, want %v", again.st.Proto(), first.st.Proto())
+		}
+		var br *errdetails.BadRequest
+		for _, d := range again.st.Details() {
+			if b, ok := d.(*errdetails.BadRequest); ok {
+				br = b
+			}
+		}
+		if br.GetFieldViolations()[0].GetField() != "amount" {
+			t.Fatalf("replayed details %v", again.st.Details())
+		}
+	}
 }
 
 // TestErrorsNotRecorded: an error whose code is not final releases the key,
