@@ -341,17 +341,19 @@ func isTokenPunct(c byte) bool {
 	return false
 }
 
-// logAttrs are the attributes of a log record about the stored key: the
-// namespace, the key (or its hash, with HashKeysInLogs) and err (with the
-// key taken out of its text, with HashKeysInLogs).
-func (s *settings) logAttrs(key string, err error) []any {
+// logAttrs are the attributes of a log record about a client's key: the
+// namespace, the key (or its hash, with HashKeysInLogs) and err. With
+// HashKeysInLogs the key is taken out of err's text, where the Manager's
+// errors quote the stored key (the scope's digest, a colon and the key).
+func (s *settings) logAttrs(key, stored string, err error) []any {
 	if !s.hashKeys {
 		return []any{"namespace", s.namespace, "key", key, "err", err}
 	}
 	sum := sha256.Sum256([]byte(key))
 	attrs := []any{"namespace", s.namespace, "key_sha256", hex.EncodeToString(sum[:8])}
 	if err != nil {
-		attrs = append(attrs, "err", strings.ReplaceAll(err.Error(), strconv.Quote(key), "[key]"))
+		msg := strings.ReplaceAll(err.Error(), strconv.Quote(stored), "[key]")
+		attrs = append(attrs, "err", strings.ReplaceAll(msg, strconv.Quote(key), "[key]"))
 	}
 	return attrs
 }

@@ -94,7 +94,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// rec is set when the handler runs in this call. A panic in the handler
 	// passes through DoResult (which releases the key) and on to net/http.
 	var rec *recorder
-	res, err := h.mgr.DoResult(r.Context(), storedKey(scope, key), fp,
+	stored := storedKey(scope, key)
+	res, err := h.mgr.DoResult(r.Context(), stored, fp,
 		func(ctx context.Context, _ requestFingerprint) (recordedResponse, error) {
 			rec = newRecorder(w, r.Method, h.s.maxResponse)
 			h.next.ServeHTTP(rec, withBody(ctx, r, body))
@@ -104,12 +105,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rec != nil:
 		rec.finish()
 		if err != nil {
-			h.logNotRecorded(r, key, rec.status, err)
+			h.logNotRecorded(r, key, stored, rec.status, err)
 		}
 	case err == nil:
 		writeRecorded(w, r.Method, res.Value)
 	default:
-		h.writeError(w, r, key, err)
+		h.writeError(w, r, key, stored, err)
 	}
 }
 
@@ -130,7 +131,7 @@ func (h *handler) outcome(rec *recorder) (recordedResponse, error) {
 
 // logNotRecorded says why a response that reached the client was not
 // recorded.
-func (h *handler) logNotRecorded(r *http.Request, key string, status int, err error) {
+func (h *handler) logNotRecorded(r *http.Request, key, stored string, status int, err error) {
 	level := slog.LevelWarn
 	msg := "idemhttp: response not recorded; the key is released and a retry runs the handler again"
 	switch {
@@ -142,11 +143,11 @@ func (h *handler) logNotRecorded(r *http.Request, key string, status int, err er
 		level = slog.LevelError
 		msg = "idemhttp: response not recorded: the store could not be written; a retry after the lease runs out runs the handler again"
 	}
-	h.s.log.Log(r.Context(), level, msg, append([]any{"method", r.Method, "path", r.URL.Path, "status", status}, h.s.logAttrs(key, err)...)...)
+	h.s.log.Log(r.Context(), level, msg, append([]any{"method", r.Method, "path", r.URL.Path, "status", status}, h.s.logAttrs(key, stored, err)...)...)
 }
 
 // writeError answers a request whose handler did not run.
-func (h *handler) writeError(w http.ResponseWriter, r *http.Request, key string, err error) {
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, key, stored string, err error) {
 	switch {
 	case errors.Is(err, idempotency.ErrRequestMismatch):
 		h.refuse(w, r, http.StatusUnprocessableEntity, ProblemRequestMismatch,
@@ -160,11 +161,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, key string,
 		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the request was cancelled before its key could be claimed; the request was not handled: retry with the same key")
 	case isReplayError(err):
-		h.s.log.Error("idemhttp: recorded response cannot be replayed", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, err)...)...)
+		h.s.log.Error("idemhttp: recorded response cannot be replayed", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, stored, err)...)...)
 		h.refuse(w, r, http.StatusInternalServerError, ProblemStoreUnavailable,
 			"the response recorded for this key cannot be read; contact the API's operator")
 	default:
-		h.s.log.Error("idemhttp: idempotency store failed; request not handled", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, err)...)...)
+		h.s.log.Error("idemhttp: idempotency store failed; request not handled", append([]any{"method", r.Method, "path", r.URL.Path}, h.s.logAttrs(key, stored, err)...)...)
 		h.refuse(w, r, http.StatusServiceUnavailable, ProblemStoreUnavailable,
 			"the idempotency store is unavailable, so the request was not handled; retry with the same key")
 	}

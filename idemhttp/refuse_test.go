@@ -10,6 +10,7 @@ import (
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemhttp"
+	"github.com/idemkit/idempotency/internal/testdb"
 )
 
 // failingStore is a store whose claims fail, as a store that is down.
@@ -93,4 +94,27 @@ func TestRefuseRendersEveryRefusal(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestHashKeysInLogsHidesTheKey: with HashKeysInLogs, a client's key never
+// reaches the log, not even inside the store's error, which quotes the
+// stored key.
+func TestHashKeysInLogsHidesTheKey(t *testing.T) {
+	const secret = "card-4242-4242-4242-4242"
+	for _, hash := range []bool{false, true} {
+		var logs logBuffer
+		srv := serve(t, failingStore{testdb.NewStore(t, testdb.Backends()[0])}, idemhttp.Config{HashKeysInLogs: hash, Logger: logs.Logger()},
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("the handler ran although the store is down") }))
+		send(t, srv, req{Key: secret, Body: "a"})
+		got := logs.String()
+		if !strings.Contains(got, "idempotency store failed") {
+			t.Fatalf("hash=%v: the store's failure was not logged:\n%s", hash, got)
+		}
+		if leaked := strings.Contains(got, secret); leaked == hash {
+			t.Errorf("hash=%v: key in the log = %v:\n%s", hash, leaked, got)
+		}
+		if hash && !strings.Contains(got, "key_sha256=") {
+			t.Errorf("hash=true: no key_sha256 attribute:\n%s", got)
+		}
+	}
 }
