@@ -1,6 +1,8 @@
 package idempotency
 
 import (
+	"bytes"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -42,11 +44,16 @@ type Cache interface {
 
 // forgets counts the Forget calls of this process that have deleted from a
 // store. A call reads it before a store read or write whose record it may
-// cache, and again after adding the entry: if a Forget deleted in between,
-// the entry may hold the forgotten record, and the call removes it. Forget
-// deletes, then counts, then removes, so that one of the two removals comes
-// after the add.
-var forgets atomic.Uint64
+// cache, and adds the entry only if it has not moved since: a Forget in
+// between may have deleted the record the call is about to cache. The
+// check and the add hold forgetting for reading, and a Forget's count and
+// removal hold it for writing, so that once Forget returns no call can add
+// the record it deleted (a lock taken only on misses and writes, never on a
+// hit).
+var (
+	forgets    atomic.Uint64
+	forgetting sync.RWMutex
+)
 
 // cacheMark is forgets as a call read it before a store operation.
 type cacheMark uint64
@@ -87,9 +94,13 @@ func (c *core[Resp]) remember(key string, rec Record, deadline time.Time, m cach
 		return
 	}
 	rec.ExpiresIn = 0 // the deadline says it; the store's figure is stale once cached
-	c.cfg.Cache.Add(c.cfg.Namespace, key, rec, deadline)
-	if cacheMark(forgets.Load()) != m {
-		c.cfg.Cache.Remove(c.cfg.Namespace, key)
+	// Every hit shares the entry's bytes: they must not be the caller's
+	// (a Codec may return a buffer the value still holds).
+	rec.Payload = bytes.Clone(rec.Payload)
+	forgetting.RLock()
+	defer forgetting.RUnlock()
+	if cacheMark(forgets.Load()) == m {
+		c.cfg.Cache.Add(c.cfg.Namespace, key, rec, deadline)
 	}
 }
 
@@ -103,7 +114,14 @@ func (c *core[Resp]) rememberRead(key string, rec Record, sent time.Time, m cach
 }
 
 // rememberWrite adds the outcome this call recorded to Config.Cache: the
-// store keeps it for Config.TTL from the write, which was sent at sent.
+// store keeps it for at least Config.TTL from the write, which was sent at
+// sent, less clockMargin.
 func (c *core[Resp]) rememberWrite(key, fp string, state State, payload []byte, sent time.Time, m cacheMark) {
-	c.remember(key, Record{Fingerprint: fp, State: state, Payload: payload}, sent.Add(c.cfg.TTL), m)
+	c.remember(key, Record{Fingerprint: fp, State: state, Payload: payload}, sent.Add(c.cfg.TTL-clockMargin), m)
 }
+
+// clockMargin is taken off the lifetime of an outcome this process wrote:
+// a store whose clock counts whole milliseconds (SQLite's, Redis's) may set
+// the record's expiry up to a millisecond before the write's own time plus
+// its TTL.
+const clockMargin = 2 * time.Millisecond

@@ -318,7 +318,14 @@ func TestForgetNeedsInspector(t *testing.T) {
 func TestCacheUnderContention(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s idempotency.Store) {
 		ctx := context.Background()
-		m := newManager[charge, receipt](t, s, idempotency.Config{Namespace: "c", Wait: 10 * time.Second, Cache: newIdemCache(t, idemcache.Config{MaxEntries: 4})})
+		var hits atomic.Int64
+		obs := &idempotency.Observer{CallEnd: func(_ context.Context, _ idempotency.CallInfo, e idempotency.CallEnd) {
+			if e.Cached {
+				hits.Add(1)
+			}
+		}}
+		m := newManager[charge, receipt](t, s, idempotency.Config{Namespace: "c", Wait: 10 * time.Second, Observer: obs,
+			Cache: newIdemCache(t, idemcache.Config{MaxEntries: 4})})
 		var runs atomic.Int64
 		fn := func(_ context.Context, c charge) (receipt, error) {
 			runs.Add(1)
@@ -348,6 +355,101 @@ func TestCacheUnderContention(t *testing.T) {
 		wg.Wait()
 		if n := runs.Load(); n < 6 || n > 6+4 {
 			t.Errorf("fn ran %d times; want once per key plus at most once per Forget (6..10)", n)
+		}
+		if hits.Load() == 0 {
+			t.Error("no call was answered from the cache: the test exercised no cache")
+		}
+	})
+}
+
+// inspectingHookStore is a hookStore that can also forget.
+type inspectingHookStore struct {
+	*hookStore
+	in idempotency.Inspector
+}
+
+func (s inspectingHookStore) Inspect(ctx context.Context, ns, key string) (idempotency.RecordInfo, error) {
+	return s.in.Inspect(ctx, ns, key)
+}
+
+func (s inspectingHookStore) Forget(ctx context.Context, ns, key string) (bool, error) {
+	return s.in.Forget(ctx, ns, key)
+}
+
+// pausingCache is an idemcache.Cache whose Add, once armed, signals added
+// after adding and waits for resume.
+type pausingCache struct {
+	*idemcache.Cache
+	armed         atomic.Bool
+	added, resume chan struct{}
+}
+
+func (p *pausingCache) Add(ns, key string, rec idempotency.Record, deadline time.Time) {
+	p.Cache.Add(ns, key, rec, deadline)
+	if p.armed.CompareAndSwap(true, false) {
+		close(p.added)
+		<-p.resume
+	}
+}
+
+// TestForgetRacingARead: a call that read the record before Forget deleted
+// it, and adds it to the cache after Forget returned, must not make the
+// forgotten outcome visible to a call that starts after Forget returned.
+func TestForgetRacingARead(t *testing.T) {
+	forEachShared(t, func(t *testing.T, open func(*testing.T) idempotency.Store) {
+		ctx := context.Background()
+		req := charge{"acct", 1}
+		var runs counter
+		fn := func(context.Context, charge) (receipt, error) {
+			return receipt{ID: fmt.Sprint(runs.inc("k"))}, nil
+		}
+		other := newManager[charge, receipt](t, open(t), idempotency.Config{Namespace: "c"})
+		if _, err := other.Do(ctx, "k", req, fn); err != nil {
+			t.Fatal(err)
+		}
+
+		read, forgotten := make(chan struct{}), make(chan struct{})
+		inner := open(t)
+		hs := &hookStore{Store: inner}
+		hs.claim = func(ctx context.Context, r idempotency.ClaimRequest) (idempotency.ClaimResult, error) {
+			res, err := hs.Store.Claim(ctx, r)
+			hs.mu.Lock()
+			hs.claim = nil // only the first call pauses
+			hs.mu.Unlock()
+			close(read)
+			<-forgotten
+			return res, err
+		}
+		cache := &pausingCache{Cache: newIdemCache(t, idemcache.Config{}), added: make(chan struct{}), resume: make(chan struct{})}
+		cache.armed.Store(true)
+		defer close(cache.resume)
+		var ends endings
+		m := newManager[charge, receipt](t, inspectingHookStore{hs, inner.(idempotency.Inspector)},
+			idempotency.Config{Namespace: "c", Cache: cache, Observer: ends.observer()})
+
+		first := make(chan error, 1)
+		go func() {
+			_, err := m.Do(ctx, "k", req, fn) // reads the record, then waits
+			first <- err
+		}()
+		<-read
+		if found, err := m.Forget(ctx, "k"); err != nil || !found {
+			t.Fatalf("Forget = %v, %v", found, err)
+		}
+		close(forgotten)
+		// The first call now adds what it read, or does not; either way
+		// a call that starts now must not replay the forgotten outcome.
+		select {
+		case <-cache.added:
+		case err := <-first:
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		cache.armed.Store(false) // the next call's own Add must not pause
+		r, err := m.DoResult(ctx, "k", req, fn)
+		if err != nil || r.Replayed || r.Value.ID != "2" {
+			t.Errorf("after Forget returned = %+v, %v (cached %v); want fn run again", r, err, ends.last().Cached)
 		}
 	})
 }

@@ -8,8 +8,9 @@ import (
 
 // Codec encodes responses for the store and decodes them on replay. A replay
 // returns Unmarshal(Marshal(v)), so a Codec decides what "the same value"
-// means: fields it drops are not replayed. Implementations must be safe for
-// concurrent use.
+// means: fields it drops are not replayed. Unmarshal must not keep data nor
+// make v share its bytes: with Config.Cache every replay decodes the same
+// cached bytes. Implementations must be safe for concurrent use.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error

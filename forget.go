@@ -42,8 +42,12 @@ func (c *core[Resp]) forget(ctx context.Context, store Store, key string) (bool,
 	return found, nil
 }
 
-// uncache removes key from Config.Cache after a delete in the store.
+// uncache removes key from Config.Cache after a delete in the store, and
+// keeps calls that read the record before the delete from adding it later
+// (see forgets).
 func (c *core[Resp]) uncache(key string) {
+	forgetting.Lock()
+	defer forgetting.Unlock()
 	forgets.Add(1)
 	if c.cfg.Cache != nil {
 		c.cfg.Cache.Remove(c.cfg.Namespace, key)

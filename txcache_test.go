@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/idemkit/idempotency"
 	"github.com/idemkit/idempotency/idemcache"
+	"github.com/idemkit/idempotency/sqlstore"
 )
 
 // TestTxManagerCache: TxManager answers committed outcomes from the cache,
@@ -73,6 +77,59 @@ func TestTxManagerCache(t *testing.T) {
 		}
 		if got := e.orderRows(t, "mine"); got != 2 {
 			t.Errorf("%d order rows for the forgotten key; want 2 (before and after Forget)", got)
+		}
+	})
+}
+
+// slowCompleteStore is a TxStore whose claims' Complete answers late, after
+// the outcome was written: as a slow network would.
+type slowCompleteStore struct {
+	*sqlstore.Store
+	late time.Duration
+}
+
+func (s slowCompleteStore) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	c, res, err := s.Store.BeginTx(ctx, req)
+	if c != nil {
+		c = slowComplete{c, s.late}
+	}
+	return c, res, err
+}
+
+type slowComplete struct {
+	idempotency.ClaimedTx[*sqlx.Tx]
+	late time.Duration
+}
+
+func (c slowComplete) Complete(ctx context.Context, st idempotency.State, p []byte, ttl time.Duration) error {
+	err := c.ClaimedTx.Complete(ctx, st, p, ttl)
+	time.Sleep(c.late)
+	return err
+}
+
+// TestTxManagerCacheNeverOutlivesRecord: TxManager's own outcome is cached
+// until its TTL counted from before the Complete statement was sent, so
+// once the store says the record expired, the cache does not answer, though
+// Complete's answer and the commit came late.
+func TestTxManagerCacheNeverOutlivesRecord(t *testing.T) {
+	const ttl, late = 300 * time.Millisecond, 150 * time.Millisecond
+	forEachTxEnv(t, func(t *testing.T, e *txEnv) {
+		ctx := context.Background()
+		var ends endings
+		m := newTxManager(t, slowCompleteStore{e.store, late}, idempotency.Config{Namespace: "orders", TTL: ttl,
+			Cache: newIdemCache(t, idemcache.Config{MaxAge: time.Hour}), Observer: ends.observer()})
+		var runs counter
+		req := charge{"acct", 100}
+		if _, err := m.Do(ctx, "k", req, e.orderFn(&runs, "k")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the store says the record expired", func() bool {
+			_, err := e.store.Inspect(ctx, "orders", "k")
+			return errors.Is(err, idempotency.ErrNotFound)
+		})
+		r, err := m.DoResult(ctx, "k", req, e.orderFn(&runs, "k"))
+		if err != nil || r.Replayed || ends.last().Cached {
+			t.Fatalf("after the record expired = %+v, %v (cached %v); want fn run again", r, err, ends.last().Cached)
 		}
 	})
 }

@@ -331,9 +331,9 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		c.obs.outcomeNotRecorded()
 		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
-	mark, start := m.core.mark(), time.Now()
+	mark, sent := m.core.mark(), time.Now() // sent: the record's TTL runs from after it
 	err = claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL)
-	c.obs.storeOp(ctx, "complete", start, err)
+	c.obs.storeOp(ctx, "complete", sent, err)
 	if err != nil {
 		c.rollback(ctx, claim, "outcome not written")
 		c.obs.outcomeNotRecorded()
@@ -345,7 +345,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
 	}
-	start = time.Now()
+	start := time.Now()
 	err = claim.Commit(txCtx)
 	c.obs.storeOp(ctx, "commit", start, err)
 	if err != nil {
@@ -366,7 +366,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 	// An outcome that the caller has not committed yet is neither shared
 	// nor cached.
 	if !c.joined {
-		m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, start, mark)
+		m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, sent, mark)
 	}
 	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, finished, nil
 }

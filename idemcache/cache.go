@@ -15,6 +15,9 @@ const (
 	DefaultMaxEntries = 100_000
 	DefaultMaxBytes   = 64 << 20
 	DefaultMaxAge     = time.Minute
+
+	// MinMaxBytes is the smallest Config.MaxBytes.
+	MinMaxBytes = 64 << 10
 )
 
 // entryOverhead is what an entry costs beyond its strings and payload, by
@@ -32,13 +35,16 @@ type Config struct {
 	// MaxBytes is the most memory, in bytes, that the cache's entries
 	// take: their namespaces, keys, fingerprints and payloads, plus an
 	// estimate of the bookkeeping of each. An entry bigger than a tenth of
-	// it is not cached. Defaults to 64 MiB.
+	// it (or than MaxBytes/MaxEntries, when that is more) is not cached.
+	// At least MinMaxBytes. Defaults to 64 MiB.
 	MaxBytes int64
 
-	// MaxAge is the longest an entry is kept, however long its record
-	// lives: how long a key forgotten by another process (or by
-	// cmd/idemctl) may still be replayed from this cache. Shorter costs
-	// more store reads on keys replayed for longer. Defaults to one minute.
+	// MaxAge is the longest an entry is kept, counted from when it was
+	// added, however long its record lives: about how long a key forgotten
+	// by another process (or by cmd/idemctl) may still be replayed from
+	// this cache (plus the store read that found it, which may have been
+	// in flight when the key was forgotten). Shorter costs more store reads
+	// on keys replayed for longer. Defaults to one minute.
 	MaxAge time.Duration
 }
 
@@ -69,6 +75,9 @@ func New(cfg Config) (*Cache, error) {
 	if cfg.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxBytes %d is negative; use 0 for the default of %d", cfg.MaxBytes, DefaultMaxBytes))
 	}
+	if cfg.MaxBytes > 0 && cfg.MaxBytes < MinMaxBytes {
+		errs = append(errs, fmt.Errorf("MaxBytes %d is too small to hold entries; use at least %d", cfg.MaxBytes, MinMaxBytes))
+	}
 	if cfg.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("MaxAge %v is negative; use 0 for the default of %v", cfg.MaxAge, DefaultMaxAge))
 	}
@@ -85,12 +94,15 @@ func New(cfg Config) (*Cache, error) {
 		cfg.MaxAge = DefaultMaxAge
 	}
 	maxBytes := uint64(cfg.MaxBytes)
+	// otter bounds one weight, so entries weigh at least
+	// MaxBytes/MaxEntries each: MaxEntries of them fill it. An entry may
+	// weigh a tenth of MaxBytes, or that least weight when it is more
+	// (MaxEntries under ten).
+	minWeight := max(1, (maxBytes+uint64(cfg.MaxEntries)-1)/uint64(cfg.MaxEntries))
 	c := &Cache{
-		maxAge: cfg.MaxAge,
-		// otter bounds one weight, so entries weigh at least
-		// MaxBytes/MaxEntries each: MaxEntries of them fill it.
-		minWeight: max(1, (maxBytes+uint64(cfg.MaxEntries)-1)/uint64(cfg.MaxEntries)),
-		maxWeight: min(maxBytes/10, math.MaxUint32),
+		maxAge:    cfg.MaxAge,
+		minWeight: minWeight,
+		maxWeight: min(max(maxBytes/10, minWeight), math.MaxUint32),
 	}
 	var err error
 	c.c, err = otter.New(&otter.Options[entryKey, entry]{
@@ -98,8 +110,10 @@ func New(cfg Config) (*Cache, error) {
 		Weigher:       func(k entryKey, e entry) uint32 { return uint32(c.weight(k, e.rec)) },
 		// An entry leaves the cache at its deadline, not only when it is
 		// next read, so dead entries do not hold memory.
+		// A deadline that passed meanwhile still gets a positive time:
+		// otter ignores one that is not.
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[entryKey, entry]) time.Duration {
-			return time.Until(e.Value.deadline)
+			return max(time.Until(e.Value.deadline), time.Nanosecond)
 		}),
 	})
 	if err != nil {

@@ -26,10 +26,25 @@ func done(payload string) idempotency.Record {
 	return idempotency.Record{Fingerprint: "v1:fp", State: idempotency.StateCompleted, Payload: []byte(payload)}
 }
 
-func TestNewRejectsNegativeBounds(t *testing.T) {
+func TestNewRejectsBadBounds(t *testing.T) {
 	for _, cfg := range []idemcache.Config{{MaxEntries: -1}, {MaxBytes: -1}, {MaxAge: -time.Second}} {
 		if _, err := idemcache.New(cfg); err == nil || !strings.Contains(err.Error(), "negative") {
 			t.Errorf("New(%+v) = %v; want an error saying it is negative", cfg, err)
+		}
+	}
+	if _, err := idemcache.New(idemcache.Config{MaxBytes: idemcache.MinMaxBytes - 1}); err == nil || !strings.Contains(err.Error(), "too small") {
+		t.Errorf("New with MaxBytes under MinMaxBytes = %v; want an error saying it is too small", err)
+	}
+}
+
+// TestSmallBoundsStillCache: every valid Config caches, the smallest too.
+func TestSmallBoundsStillCache(t *testing.T) {
+	for _, cfg := range []idemcache.Config{{MaxEntries: 1}, {MaxEntries: 4}, {MaxEntries: 10}, {MaxBytes: idemcache.MinMaxBytes},
+		{MaxBytes: idemcache.MinMaxBytes, MaxEntries: 1}} {
+		c := newCache(t, cfg)
+		c.Add("ns", "k", done("v"), time.Now().Add(time.Minute))
+		if _, _, ok := c.Get("ns", "k"); !ok {
+			t.Errorf("Config %+v: nothing cached", cfg)
 		}
 	}
 }

@@ -22,7 +22,7 @@
 //	name                                  instrument  unit        attributes
 //	idempotency.calls                     counter     {call}      namespace, outcome, transactional, [cached]
 //	idempotency.call.duration             histogram   s           namespace, outcome, transactional, [cached]
-//	idempotency.wait.duration             histogram   s           namespace, outcome, transactional, [cached]
+//	idempotency.wait.duration             histogram   s           namespace, outcome, transactional
 //	idempotency.takeovers                 counter     {takeover}  namespace, transactional
 //	idempotency.lease.losses              counter     {loss}      namespace, transactional
 //	idempotency.store.operation.duration  histogram   s           namespace, operation.name, error.type

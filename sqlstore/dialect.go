@@ -90,6 +90,13 @@ func buildQueries(d Dialect, t string) queries {
 	}
 }
 
+// postgresLeft is the microseconds col has left before it expires, by the
+// statement's clock; NULL for an infinite timestamp, which only a hand-made
+// row holds and whose subtraction PostgreSQL refuses.
+func postgresLeft(col string) string {
+	return `CASE WHEN isfinite(` + col + `) THEN floor(extract(epoch FROM ` + col + ` - statement_timestamp()) * 1000000)::bigint END`
+}
+
 func postgresQueries(t string) queries {
 	// statement_timestamp(), not now(): the same statements run inside
 	// TxManager's transactions, where now() is the time the transaction
@@ -100,7 +107,7 @@ func postgresQueries(t string) queries {
 	)
 	return queries{
 		selectRecord: `SELECT state, fingerprint, payload, expires_at <= ` + now + `, locked_until <= ` + now +
-			`, floor(extract(epoch FROM expires_at - ` + now + `) * 1000000)::bigint FROM ` + t +
+			`, ` + postgresLeft("expires_at") + ` FROM ` + t +
 			` WHERE namespace = $1 AND idem_key = $2`,
 		// ON CONFLICT DO NOTHING on an existing row writes nothing, takes
 		// no row lock and assigns no transaction id (CI checks), so a

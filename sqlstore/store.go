@@ -257,7 +257,7 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 	var (
 		st              claimStep
 		expired, lapsed bool
-		left            int64 // microseconds before expiry
+		left            sql.NullInt64 // microseconds before expiry
 	)
 	var err error
 	if s.dialect == SQLite {
@@ -268,9 +268,12 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 		// statement waited for a connection is not replayed. A lease
 		// seen lapsed a little early is harmless: the takeover re-checks
 		// it with its own clock.
-		now := time.Now().UnixMilli()
-		expired, lapsed = expiresAt <= now, lockedUntil <= now
-		left = (expiresAt - now) * 1000
+		now := time.Now()
+		ms := now.UnixMilli()
+		expired, lapsed = expiresAt <= ms, lockedUntil <= ms
+		// The record expires at the start of millisecond expiresAt:
+		// count the time left in microseconds, not from a floored now.
+		left = sql.NullInt64{Int64: expiresAt*1000 - now.UnixMicro(), Valid: true}
 	} else {
 		err = q(ctx, s.q.selectRecord, []any{req.Namespace, req.Key},
 			&st.State, &st.Fingerprint, &st.Payload, &expired, &lapsed, &left)
@@ -284,7 +287,7 @@ func (s *Store) readRecord(ctx context.Context, req idempotency.ClaimRequest, q 
 	st.found = true
 	st.claimable = isClaimable(st.Record, req, expired, lapsed)
 	st.lapsed = st.claimable && !expired
-	st.setExpiresIn(expired, left)
+	st.setExpiresIn(expired, left.Int64) // 0 when NULL: not told
 	return st, nil
 }
 

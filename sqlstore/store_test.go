@@ -3,10 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -164,5 +166,41 @@ func TestPostgresSessionTimeZoneDoesNotMatter(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			idempotencytest.Run(t, func(t *testing.T) idempotency.Store { return testdb.NewStore(t, b) })
 		})
+	}
+}
+
+// TestPostgresInfiniteExpiry: a row someone made immortal by hand
+// (expires_at = 'infinity') is replayed, and the store does not claim to
+// know how long it has left, so no cache keeps it.
+func TestPostgresInfiniteExpiry(t *testing.T) {
+	testdb.RequireAll(t)
+	for _, b := range testdb.Backends() {
+		if b.Dialect != sqlstore.Postgres {
+			continue // only PostgreSQL has an infinite timestamp
+		}
+		t.Run(b.Name, func(t *testing.T) { testPostgresInfiniteExpiry(t, b) })
+	}
+}
+
+func testPostgresInfiniteExpiry(t *testing.T, b testdb.Backend) {
+	t.Parallel()
+	f := testdb.NewFixture(t, b)
+	s := f.Store(t)
+	ctx := context.Background()
+	req := idempotency.ClaimRequest{Namespace: "ns", Key: "k", Fingerprint: "v1:fp", Token: "tok", Lease: time.Minute, TTL: time.Hour}
+	if _, err := s.Claim(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(ctx, idempotency.Lock{Namespace: "ns", Key: "k", Token: "tok"}, idempotency.StateCompleted, []byte("v"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	f.Open(t).MustExecContext(ctx, "UPDATE "+f.Table+" SET expires_at = 'infinity'")
+	for _, order := range sqlstore.ClaimOrders {
+		sqlstore.ForceClaimOrder(s, order)
+		req.Token = fmt.Sprint("other-", order)
+		res, err := s.Claim(ctx, req)
+		if err != nil || res.Claimed || string(res.Record.Payload) != "v" || res.Record.ExpiresIn != 0 {
+			t.Errorf("%s: Claim = %+v, %v; want the replay, with ExpiresIn 0", order, res, err)
+		}
 	}
 }

@@ -458,10 +458,11 @@ func (c *txClaim) inspect(ctx context.Context, req idempotency.ClaimRequest) (cl
 		if err != nil {
 			return claimStep{}, true, err
 		}
-		now := time.Now().UnixMilli()
+		now := time.Now()
+		ms := now.UnixMilli()
 		st.found = true
-		st.claimable = isClaimable(st.Record, req, expiresAt <= now, lockedUntil <= now)
-		st.setExpiresIn(expiresAt <= now, (expiresAt-now)*1000)
+		st.claimable = isClaimable(st.Record, req, expiresAt <= ms, lockedUntil <= ms)
+		st.setExpiresIn(expiresAt <= ms, expiresAt*1000-now.UnixMicro())
 		return st, true, nil
 	}
 }

@@ -72,7 +72,7 @@ func buildTxQueries(d Dialect, t string) txQueries {
 			insert:      insert + conflict,
 			insertBegin: insert + ` AND set_config('idle_in_transaction_session_timeout', $8::text, true) IS NOT NULL` + conflict,
 			inspect: `SELECT r.state, r.fingerprint, r.payload, r.expires_at <= ` + now + `, r.locked_until <= ` + now +
-				`, pg_try_advisory_xact_lock($1::bigint), floor(extract(epoch FROM r.expires_at - ` + now + `) * 1000000)::bigint` +
+				`, pg_try_advisory_xact_lock($1::bigint), ` + postgresLeft("r.expires_at") +
 				` FROM (SELECT 1) AS one LEFT JOIN ` + t +
 				` AS r ON r.namespace = $2 AND r.idem_key = $3`,
 		}
