@@ -56,9 +56,12 @@ type options struct {
 	minTime    time.Duration
 	prefill    int
 	replayKeys int
+	hotKeys    int
 	maxIdle    int
 	variants   []string
 	cpuProfile string
+	plotFile   string // -plot: a PNG of ops/s against callers
+	title      string // the chart's title
 	keepTable  bool
 	count      bool
 	order      sqlstore.ClaimOrder
@@ -81,9 +84,12 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 0, "operations per variant and concurrency before the first round; default n/10, at least 200")
 	flag.IntVar(&o.prefill, "prefill", 0, "completed rows to insert into the table before measuring")
 	flag.IntVar(&o.replayKeys, "replay-keys", 1000, "completed keys the replay variants read, round-robin")
+	flag.IntVar(&o.hotKeys, "hot-keys", 16, "how many of the replay keys the hot variants (do-hot, cached-hot, floor-hot) replay, round-robin")
 	flag.IntVar(&o.maxIdle, "maxidle", -1, "sql.DB MaxIdleConns; -1: as many as the largest concurrency (database/sql's own default is 2)")
-	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's new-key and replay comparisons and a mix with one retry in ten, "tx" TxManager's (DESIGN.md §9.8), "all" every variant`)
+	flag.StringVar(&variants, "variants", "default", "comma-separated subset of: "+strings.Join(allVariants, ",")+`; "default" is the budget's new-key and replay comparisons and a mix with one retry in ten, "tx" TxManager's (DESIGN.md §9.8), "cache" Config.Cache's, "all" every variant`)
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured rounds to this file")
+	flag.StringVar(&o.plotFile, "plot", "", "draw ops/s against callers for every variant into this PNG file")
+	flag.StringVar(&o.title, "title", "", "the chart's title; default the dialect and GOMAXPROCS")
 	flag.BoolVar(&o.keepTable, "keep", false, "do not drop the table at the end")
 	order := flag.String("order", "adaptive", "the store's claim order: adaptive, write-first or read-first (sqlstore.ClaimOrder)")
 	flag.BoolVar(&o.count, "count", false, "open the pool through internal/countdriver and print statements, prepares and transactions per operation (slows every variant alike)")
@@ -110,6 +116,11 @@ func main() {
 		o.variants = allVariants
 	case "tx":
 		o.variants = txVariants
+	case "cache":
+		o.variants = cacheVariants
+		if isRedis(o.dialect) {
+			o.variants = slices.DeleteFunc(slices.Clone(cacheVariants), func(v string) bool { return v == naiveNew })
+		}
 	default:
 		for _, v := range strings.Split(variants, ",") {
 			if !known(strings.TrimSpace(v)) {
@@ -128,8 +139,8 @@ func main() {
 	default:
 		fatalf("-order %q: want adaptive, write-first or read-first", *order)
 	}
-	if o.n < 1 || o.rounds < 1 || o.replayKeys < 1 {
-		fatalf("-n, -rounds and -replay-keys must be positive")
+	if o.n < 1 || o.rounds < 1 || o.replayKeys < 1 || o.hotKeys < 1 {
+		fatalf("-n, -rounds, -replay-keys and -hot-keys must be positive")
 	}
 	if o.warmup == 0 {
 		o.warmup = max(o.n/10, 200)
@@ -223,6 +234,16 @@ func rounds(ctx context.Context, o options, measure measureFunc, counter *countd
 		}
 	}
 	res.print(o.out, o.conc, o.variants)
+	if o.plotFile != "" {
+		title := o.title
+		if title == "" {
+			title = fmt.Sprintf("idembench: %s, GOMAXPROCS=%d", o.dialect, runtime.GOMAXPROCS(0))
+		}
+		if err := res.plot(o.plotFile, title, o.conc, o.variants); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.log, "idembench: wrote %s\n", o.plotFile)
+	}
 	return nil
 }
 

@@ -27,14 +27,15 @@ func TestRun(t *testing.T) {
 		var out, log bytes.Buffer
 		o := options{
 			dialect: string(b.Dialect), driver: b.Driver, dsn: b.DSN,
-			conc: []int{1, 3}, n: 20, rounds: 2, warmup: 5, prefill: 1100, replayKeys: 10, maxIdle: -1,
+			conc: []int{1, 3}, n: 20, rounds: 2, warmup: 5, prefill: 1100, replayKeys: 10, hotKeys: 3, maxIdle: -1,
 			variants: allVariants, count: true, out: &out, log: &log,
 		}
 		if err := run(context.Background(), o); err != nil {
 			t.Fatalf("run: %v\nlog:\n%s", err, log.String())
 		}
 		report := out.String()
-		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| do-mix |", "| floor-decode |", "| mix, 1 in 10 a retry: Do / floor |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |"} {
+		for _, want := range []string{"## 1 concurrent", "## 3 concurrent", "| do-new |", "| do-mix |", "| floor-decode |", "| mix, 1 in 10 a retry: Do / floor |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |", "| (a)/(d) new key: Do / naive |",
+			"| cached-hot |", "| hot replay: Do with cache / floor |", "| new key: Do with cache / Do |"} {
 			if !strings.Contains(report, want) {
 				t.Errorf("report lacks %q:\n%s", want, report)
 			}
@@ -73,8 +74,8 @@ func TestRunRedis(t *testing.T) {
 		var out, log bytes.Buffer
 		o := options{
 			dialect: b.Name, addrs: b.Addrs, pgDSN: os.Getenv(testdb.EnvPostgres),
-			conc: []int{1, 3}, n: 20, rounds: 2, warmup: 5, replayKeys: 10, maxIdle: -1,
-			variants: append(slices.Clone(redisVariants), storeNew, storeReplay), out: &out, log: &log,
+			conc: []int{1, 3}, n: 20, rounds: 2, warmup: 5, replayKeys: 10, hotKeys: 3, maxIdle: -1,
+			variants: append(slices.Clone(redisVariants), storeNew, storeReplay, cachedNew, cachedReplay, doHot, cachedHot, floorHot), out: &out, log: &log,
 		}
 		if o.pgDSN != "" {
 			o.variants = append(o.variants, pgDoNew, pgDoReplay)
@@ -83,7 +84,8 @@ func TestRunRedis(t *testing.T) {
 			t.Fatalf("run: %v\nlog:\n%s", err, log.String())
 		}
 		report := out.String()
-		want := []string{"| do-new |", "| floor-new |", "| store-replay |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |"}
+		want := []string{"| do-new |", "| floor-new |", "| store-replay |", "| (a)/(c) new key: Do / floor |", "| (b)/(c) replay: Do / floor |",
+			"| hot replay: Do with cache / floor |"}
 		if o.pgDSN != "" {
 			want = append(want, "| new key: Do on Redis / Do on PostgreSQL |")
 		}

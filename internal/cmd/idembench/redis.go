@@ -66,7 +66,7 @@ func runRedis(ctx context.Context, o options) (err error) {
 
 func setupRedis(ctx context.Context, o options) (*bench, error) {
 	for _, v := range o.variants {
-		if !slices.Contains(redisVariants, v) && v != storeNew && v != storeReplay && v != pgDoNew && v != pgDoReplay {
+		if !slices.Contains(redisVariants, v) && !isCacheVariant(v) && v != storeNew && v != storeReplay && v != pgDoNew && v != pgDoReplay {
 			return nil, fmt.Errorf("variant %s does not run on Redis: choose from %s, %s, %s, %s, %s", v, strings.Join(redisVariants, ","), storeNew, storeReplay, pgDoNew, pgDoReplay)
 		}
 		if (v == pgDoNew || v == pgDoReplay) && o.pgDSN == "" {
@@ -87,7 +87,10 @@ func setupRedis(ctx context.Context, o options) (*bench, error) {
 		return nil, err
 	}
 	b.st = store
-	if b.mgr, err = idempotency.New[request, response](store, idempotency.Config{Namespace: namespace}); err != nil {
+	if b.mgr, err = idempotency.New[request, response](store, idempotency.Config{Namespace: namespace}); err == nil {
+		err = b.setupCache(o)
+	}
+	if err != nil {
 		b.rdb.Close()
 		return nil, err
 	}
@@ -164,6 +167,9 @@ func (b *bench) redisOp(v string) func(ctx context.Context, i int) error {
 // and closes the clients.
 func (b *bench) closeRedis(ctx context.Context) error {
 	var first error
+	if b.cache != nil {
+		b.cache.Close()
+	}
 	if b.pg != nil {
 		first = b.pg.close(ctx, false, io.Discard)
 	}

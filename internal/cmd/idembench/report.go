@@ -35,6 +35,10 @@ var ratios = []struct{ name, num, den, goal string }{
 	{"tx new key: TxManager / Do + its own transaction", txNew, doTxNew, "≥ 1.5"},
 	{"tx replay: TxManager / floor", txReplay, floorReplay, "≥ 0.90"},
 	{"new key: Do on Redis / Do on PostgreSQL", doNew, pgDoNew, ""},
+	{"hot replay: Do with cache / floor", cachedHot, floorHot, "≥ 10 (32 callers)"},
+	{"hot replay: Do / floor", doHot, floorHot, ""},
+	{"replay: Do with cache / floor", cachedReplay, floorReplay, ""},
+	{"new key: Do with cache / Do", cachedNew, doNew, "≥ 0.98"},
 	{"replay: Do on Redis / Do on PostgreSQL", doReplay, pgDoReplay, ""},
 }
 

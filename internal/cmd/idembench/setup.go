@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/idemcache"
 	"github.com/idemkit/idempotency/internal/benchdb"
 	"github.com/idemkit/idempotency/internal/countdriver"
 	"github.com/idemkit/idempotency/sqlstore"
@@ -64,6 +65,11 @@ type bench struct {
 	store   *sqlstore.Store
 	st      idempotency.Store // store, or the Redis store with -dialect redis
 	mgr     *idempotency.Manager[request, response]
+	// With the cache's variants (cachevariants.go): a Manager with
+	// Config.Cache, and how many replay keys are the hot set.
+	cmgr    *idempotency.Manager[request, response]
+	cache   *idemcache.Cache
+	hotKeys int
 	txm     *idempotency.TxManager[request, response, *sqlx.Tx]
 	sql     handSQL
 	floor   floorStmts
@@ -137,6 +143,9 @@ func setup(ctx context.Context, o options) (*bench, error) {
 		b.mgr, err = idempotency.New[request, response](b.store, idempotency.Config{Namespace: namespace})
 	}
 	if err == nil {
+		err = b.setupCache(o)
+	}
+	if err == nil {
 		b.sql = handWritten(b.dialect, benchdb.Quote(b.dialect, b.table))
 		b.floor, err = b.sql.prepare(ctx, db)
 	}
@@ -159,6 +168,9 @@ func setup(ctx context.Context, o options) (*bench, error) {
 
 func (b *bench) close(ctx context.Context, keep bool, log io.Writer) error {
 	var first error
+	if b.cache != nil {
+		b.cache.Close()
+	}
 	b.floor.close()
 	if b.orderInsert != nil {
 		b.orderInsert.Close()

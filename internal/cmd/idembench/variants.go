@@ -37,7 +37,8 @@ const (
 // adds the store-level ones that split the difference.
 var (
 	defaultVariants = []string{doNew, floorNew, naiveNew, doReplay, floorReplay, floorDecode, doMix, floorMix}
-	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay}
+	allVariants     = []string{doNew, storeNew, floorNew, naiveNew, doReplay, storeReplay, floorReplay, floorDecode, doMix, floorMix, txNew, floorTxNew, doTxNew, txReplay,
+		cachedNew, cachedReplay, doHot, cachedHot, floorHot}
 )
 
 func known(v string) bool {
@@ -59,6 +60,9 @@ func (b *bench) op(v string) func(ctx context.Context, i int) error {
 		return op
 	}
 	if op := b.redisOp(v); op != nil {
+		return op
+	}
+	if op := b.cacheOp(v); op != nil {
 		return op
 	}
 	switch v {
