@@ -16,6 +16,9 @@ const (
 	// kindStatus: the handler's final error, Payload the protobuf encoding
 	// of its google.rpc.Status (code, message and details).
 	kindStatus outcomeKind = 2
+	// kindNil: the handler returned neither a response nor an error,
+	// which gRPC sends as an empty message; no type name, no payload.
+	kindNil outcomeKind = 3
 )
 
 // recorded is what the interceptor stores for a key and replays.
@@ -58,7 +61,7 @@ func (outcomeCodec) Unmarshal(data []byte, v any) error {
 		return errCorrupt
 	}
 	kind := outcomeKind(data[1])
-	if kind != kindMessage && kind != kindStatus {
+	if kind != kindMessage && kind != kindStatus && kind != kindNil {
 		return errCorrupt
 	}
 	data = data[2:]
@@ -67,7 +70,7 @@ func (outcomeCodec) Unmarshal(data []byte, v any) error {
 		return errCorrupt
 	}
 	name := string(data[w : w+int(n)])
-	if (kind == kindMessage) == (name == "") {
+	if (kind == kindMessage) == (name == "") || (kind == kindNil && len(data) > w+int(n)) {
 		return errCorrupt
 	}
 	*r = recorded{Kind: kind, TypeName: name, Payload: data[w+int(n):]}

@@ -29,7 +29,10 @@
 // part of every key's identity: two clients that send the same key each get
 // their own execution and their own outcome, and nobody is ever replayed an
 // outcome recorded for someone else. Without a Scope all clients share one
-// key space.
+// key space. Interceptors that turn errors or responses into what clients
+// see (a domain error mapped to a status code) belong after this one,
+// closer to the handler: this interceptor records what the handler side of
+// the chain returns, and a mapping outside it would not be replayed.
 //
 // Clients send the key in the "idempotency-key" metadata entry
 // ([Config.MetadataKey]); [UnaryClientInterceptor] does it for them:
@@ -40,7 +43,11 @@
 // It picks one random key per call before gRPC's retries, so every attempt
 // of a call, retried by a service config's retry policy, carries the same
 // key; [WithKey] sets the key of a call explicitly, for an application that
-// retries by itself.
+// retries by itself. Put it first among the client's interceptors, before
+// any retrying interceptor: one after a retrying interceptor would give
+// each attempt a key of its own. Clients that hedge (send attempts at once)
+// should list Aborted among their retryable codes, or the server should set
+// [Config.Wait].
 //
 // # What a covered call gets
 //
@@ -63,8 +70,9 @@
 //	recorded outcome unreadable                   Internal                  IDEMPOTENCY_RECORD_UNREADABLE
 //	request not a protobuf message                Internal                  -
 //
-//	(*)  with idempotency-replayed: true in the header metadata; with Wait,
-//	     Aborted if Wait runs out first
+//	(*)  with idempotency-replayed: true in the header metadata (in the
+//	     trailer when an earlier interceptor has sent the header); with
+//	     Wait, Aborted if Wait runs out first
 //	(**) nothing recorded: the call is not idempotent
 //
 // The interceptor's own refusals carry a google.rpc.ErrorInfo detail with
@@ -89,7 +97,8 @@
 // outcome. The fingerprint covers the full method name and the SHA-256 of
 // the request message's deterministic protobuf encoding
 // (proto.MarshalOptions{Deterministic: true}, so map order does not
-// matter). Unknown fields the server's message type keeps count; metadata
+// matter, except in maps inside a google.protobuf.Any or unknown fields,
+// whose bytes are kept as sent). Unknown fields the server's message type keeps count; metadata
 // other than the key does not. Deterministic encoding is stable for one
 // build of a message type, not across protobuf versions or schema changes:
 // a retry that reaches a server built with a changed request type may be
@@ -103,7 +112,15 @@
 //   - A response is recorded as its protobuf encoding and its message's full
 //     name. A replay decodes it into a new message of that type, found in
 //     protoregistry.GlobalTypes (where generated code registers every
-//     message), and sends it as the handler's response.
+//     message), or made from its descriptor in protoregistry.GlobalFiles
+//     (a dynamicpb message), and sends it as the handler's response. A
+//     response whose type is in neither is not recorded, as it could not be
+//     replayed: the key is released and an error logged. A nil response
+//     (which gRPC sends as an empty message) is recorded and replayed as
+//     nil.
+//   - A final error is sent to the first caller as the status that is
+//     recorded for it, the innermost gRPC status of its chain, so the
+//     first answer and its replays are the same.
 //   - An error status whose code is in [Config.FinalCodes] (InvalidArgument,
 //     NotFound, AlreadyExists and FailedPrecondition by default), or any
 //     error wrapped with [idempotency.Permanent], is recorded as its
@@ -131,7 +148,8 @@
 // shares the store. The claim is a lease renewed while the handler runs; if
 // the process dies, the key is free again one [Config.Lease] later. If the
 // lease is lost anyway, the handler's context is cancelled and its outcome
-// is sent but not recorded. If the outcome cannot be written to the store
+// is sent, and recorded only if the claim is still this call's (as after
+// an outage that kept every other caller out too). If the outcome cannot be written to the store
 // after the handler ran, it is still sent to the client, and an error is
 // logged.
 //

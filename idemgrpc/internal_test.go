@@ -12,6 +12,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{Kind: kindMessage, TypeName: "pkg.Msg", Payload: []byte{1, 2, 3}},
 		{Kind: kindMessage, TypeName: "pkg.Empty"},
 		{Kind: kindStatus, Payload: []byte{8, 3}},
+		{Kind: kindNil},
 	} {
 		b, err := outcomeCodec{}.Marshal(r)
 		if err != nil {
@@ -29,7 +30,9 @@ func TestCodecRoundTrip(t *testing.T) {
 
 func TestCodecRefusesCorrupt(t *testing.T) {
 	for _, b := range [][]byte{
-		nil, {1}, {2, 1, 0}, {1, 3, 0}, {1, 1, 0}, // no name for a message
+		nil, {1}, {2, 1, 0}, {1, 4, 0}, {1, 1, 0}, // no name for a message
+		{1, 3, 0, 7},   // a payload for a nil response
+		{1, 3, 1, 'x'}, // a name for a nil response
 		{1, 2, 1, 'x'}, // a name for a status
 		{1, 1, 5, 'a'}, // a name longer than the data
 		{1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/idemkit/idempotency"
@@ -170,6 +171,12 @@ func (i *interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 		if err != nil && (!released || errors.Is(err, idempotency.ErrLeaseLost)) {
 			i.logNotRecorded(ctx, info.FullMethod, ck, err)
 		}
+		if hErr != nil && !released {
+			// A final error goes out as the status recorded for it, so
+			// that the first answer and its replays are the same, also
+			// for a status wrapped with idempotency.Permanent.
+			return hResp, statusOf(hErr).Err()
+		}
 		return hResp, hErr
 	case err == nil:
 		return i.replay(ctx, info.FullMethod, ck, res.Value)
@@ -198,9 +205,18 @@ func (i *interceptor) outcome(resp any, err error) (recorded, error) {
 		}
 		return recorded{Kind: kindStatus, Payload: b}, nil
 	}
+	if resp == nil {
+		return recorded{Kind: kindNil}, nil
+	}
 	msg, ok := resp.(proto.Message)
-	if !ok || resp == nil {
+	if !ok {
 		return recorded{}, fmt.Errorf("%w (a %T)", errNotProto, resp)
+	}
+	name := msg.ProtoReflect().Descriptor().FullName()
+	if _, err := messageType(name); err != nil {
+		// Recorded, it could never be replayed: every retry would get
+		// Internal for the whole TTL.
+		return recorded{}, fmt.Errorf("%w: %w", errUnregistered, err)
 	}
 	b, merr := proto.Marshal(msg)
 	if merr != nil {
@@ -209,13 +225,41 @@ func (i *interceptor) outcome(resp any, err error) (recorded, error) {
 	if len(b) > i.s.maxResponse {
 		return recorded{}, errResponseLarge
 	}
-	return recorded{Kind: kindMessage, TypeName: string(msg.ProtoReflect().Descriptor().FullName()), Payload: b}, nil
+	return recorded{Kind: kindMessage, TypeName: string(name), Payload: b}, nil
+}
+
+// errUnregistered keeps a response whose type a replay could not find from
+// being recorded.
+var errUnregistered = errors.New("idemgrpc: the response's message type is not registered, so a replay could not decode it; response not recorded")
+
+// messageType finds the message type a replay decodes a recorded response
+// into: the generated type registered under name, or, for a message known
+// only by its descriptor (a dynamicpb message whose file is registered), a
+// dynamic type of that descriptor.
+func messageType(name protoreflect.FullName) (protoreflect.MessageType, error) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(name)
+	if err == nil {
+		return mt, nil
+	}
+	d, ferr := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if md, ok := d.(protoreflect.MessageDescriptor); ferr == nil && ok {
+		return dynamicpb.NewMessageType(md), nil
+	}
+	return nil, err
 }
 
 // statusOf is the status gRPC sends for a handler's error: its own status
 // when it has one (also wrapped), the context's code for a context error,
 // Unknown otherwise.
 func statusOf(err error) *status.Status {
+	// The innermost status as it is: status.FromError would prefix its
+	// message with the text of whatever wraps it.
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		if st := se.GRPCStatus(); st != nil {
+			return st
+		}
+	}
 	if st, ok := status.FromError(err); ok {
 		return st
 	}
@@ -230,7 +274,7 @@ func statusOf(err error) *status.Status {
 func (i *interceptor) replay(ctx context.Context, method string, key callKey, r recorded) (any, error) {
 	switch r.Kind {
 	case kindMessage:
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(r.TypeName))
+		mt, err := messageType(protoreflect.FullName(r.TypeName))
 		if err != nil {
 			return nil, i.unreadable(ctx, method, key, fmt.Errorf("recorded response of type %s: %w", r.TypeName, err))
 		}
@@ -240,6 +284,9 @@ func (i *interceptor) replay(ctx context.Context, method string, key callKey, r 
 		}
 		markReplayed(ctx)
 		return m, nil
+	case kindNil:
+		markReplayed(ctx)
+		return nil, nil
 	default: // kindStatus: the codec admits no other
 		var sp spb.Status
 		if err := proto.Unmarshal(r.Payload, &sp); err != nil || sp.Code == int32(codes.OK) {
@@ -250,11 +297,15 @@ func (i *interceptor) replay(ctx context.Context, method string, key callKey, r 
 	}
 }
 
-// markReplayed adds the replayed entry to the call's header metadata. It
-// fails only outside a gRPC server call (a test calling the interceptor
-// directly), where there is no header to set.
+// markReplayed adds the replayed entry to the call's header metadata, or
+// to its trailer when an interceptor earlier in the chain has sent the
+// header already. Both fail only outside a gRPC server call (a test calling
+// the interceptor directly).
 func markReplayed(ctx context.Context) {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedMetadataKey, "true"))
+	md := metadata.Pairs(ReplayedMetadataKey, "true")
+	if grpc.SetHeader(ctx, md) != nil {
+		_ = grpc.SetTrailer(ctx, md)
+	}
 }
 
 // refuse answers a call whose handler did not run.
