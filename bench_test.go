@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idemkit/idempotency"
+	"github.com/idemkit/idempotency/idemcache"
 	"github.com/idemkit/idempotency/internal/testdb"
 )
 
@@ -112,30 +113,50 @@ func BenchmarkDoOverhead(b *testing.B) {
 		CallEnd:   func(context.Context, idempotency.CallInfo, idempotency.CallEnd) {},
 		StoreOp:   func(context.Context, idempotency.StoreOp) {},
 	}
+	// With a cache: new keys (each a distinct key, beside the same
+	// without a cache) pay for the entry they add; replays are hits.
+	cache, err := idemcache.New(idemcache.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cache.Close()
+	done := instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload, ExpiresIn: time.Hour}}
 	for _, bc := range []struct {
-		name  string
-		store idempotency.Store
-		obs   *idempotency.Observer
+		name     string
+		store    idempotency.Store
+		obs      *idempotency.Observer
+		cache    idempotency.Cache
+		distinct bool // a new key each time
 	}{
-		{"new", instantStore{claimed: true}, nil},
-		{"replay", instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload}}, nil},
-		{"new-observed", instantStore{claimed: true}, noop},
-		{"replay-observed", instantStore{record: idempotency.Record{Fingerprint: idempotency.FingerprintVersion + ":" + fp, State: idempotency.StateCompleted, Payload: payload}}, noop},
+		{"new", instantStore{claimed: true}, nil, nil, false},
+		{"replay", done, nil, nil, false},
+		{"new-observed", instantStore{claimed: true}, noop, nil, false},
+		{"replay-observed", done, noop, nil, false},
+		{"new-keys", instantStore{claimed: true}, nil, nil, true},
+		{"new-keys-cached", instantStore{claimed: true}, nil, cache, true},
+		{"replay-cached", done, nil, cache, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			m, err := idempotency.New[benchRequest, benchResponse](bc.store, idempotency.Config{Namespace: "bench", Observer: bc.obs})
+			m, err := idempotency.New[benchRequest, benchResponse](bc.store, idempotency.Config{Namespace: "bench", Observer: bc.obs, Cache: bc.cache})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := m.Do(ctx, "key-1", benchReq, benchCharge); err != nil {
+				key := "key-1"
+				if bc.distinct { // never seen before, in any run
+					key = "key-" + strconv.FormatInt(overheadKeys.Add(1), 10)
+				}
+				if _, err := m.Do(ctx, key, benchReq, benchCharge); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
 }
+
+// overheadKeys numbers BenchmarkDoOverhead's distinct keys.
+var overheadKeys atomic.Int64
 
 // instantStore answers every claim the same way without storing anything.
 type instantStore struct {

@@ -13,12 +13,14 @@ import (
 // idemcache has the implementation, bounded by entries, bytes and age.
 //
 // The Manager decides what goes in and when it must come out; a Cache only
-// keeps it. It adds a record only when it knows how long the record has left
-// (from the store's clock, see Record.ExpiresIn, or from its own completion)
-// and gives it a deadline measured on this host's monotonic clock from
-// before the read or write was sent, so the entry is gone no later than the
-// record, whatever the clocks of the host and the store say. It checks the
-// deadline again on every hit. A cached record keeps its fingerprint: a
+// keeps it. It adds the finished records its claims read from the store,
+// when the store says how long the record has left (Record.ExpiresIn, by
+// the store's clock), with a deadline counted on this host's monotonic
+// clock from before the read was sent, so the entry is gone no later than
+// the record, whatever the clocks of the host and the store say. It checks
+// the deadline again on every hit. The outcomes a call records itself are
+// not added: a new key pays nothing for the cache, and its first retry reads
+// the store once. A cached record keeps its fingerprint: a
 // different request under a cached key still gets [ErrRequestMismatch].
 //
 // The price: a record forgotten by another process ([Inspector.Forget],
@@ -112,16 +114,3 @@ func (c *core[Resp]) rememberRead(key string, rec Record, sent time.Time, m cach
 		c.remember(key, rec, sent.Add(rec.ExpiresIn), m)
 	}
 }
-
-// rememberWrite adds the outcome this call recorded to Config.Cache: the
-// store keeps it for at least Config.TTL from the write, which was sent at
-// sent, less clockMargin.
-func (c *core[Resp]) rememberWrite(key, fp string, state State, payload []byte, sent time.Time, m cacheMark) {
-	c.remember(key, Record{Fingerprint: fp, State: state, Payload: payload}, sent.Add(c.cfg.TTL-clockMargin), m)
-}
-
-// clockMargin is taken off the lifetime of an outcome this process wrote:
-// a store whose clock counts whole milliseconds (SQLite's, Redis's) may set
-// the record's expiry up to a millisecond before the write's own time plus
-// its TTL.
-const clockMargin = 2 * time.Millisecond

@@ -120,9 +120,10 @@
 // # Replays from memory
 //
 // Config.Cache (package idemcache has one) keeps finished outcomes in the
-// process's memory, so that a retry storm on keys it has seen is answered
-// without a store read. An entry never outlives its record: the store says
-// how long the record has left, counted here from before the read was sent.
+// process's memory, so that a retry storm on keys it has replayed is
+// answered without a store read. An entry never outlives its record: the
+// store says how long the record has left, counted here from before the
+// read was sent. A new key pays nothing for it.
 // [Manager.Forget] drops a key from the store and the cache; a key forgotten
 // by another process may still be replayed from this one's cache until the
 // cache's bound on an entry's age (a minute by default). See [Cache].

@@ -126,10 +126,7 @@ type Store interface {
 	Renew(ctx context.Context, lock Lock, lease, ttl time.Duration) error
 
 	// Complete records the outcome of the claim held by lock: state
-	// StateCompleted or StateFailed, with payload, kept for ttl from now:
-	// for at least ttl after Complete was called, to the millisecond (a
-	// [Cache] keeps the outcome for ttl from just before the call, less
-	// 2ms), so a store with a coarser clock rounds the expiry up.
+	// StateCompleted or StateFailed, with payload, kept for ttl from now.
 	// It returns an error wrapping [ErrLeaseLost] when lock's token no
 	// longer owns a processing record; then nothing is changed.
 	Complete(ctx context.Context, lock Lock, state State, payload []byte, ttl time.Duration) error

@@ -237,12 +237,10 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 			return res, outcome{}, fnErr
 		}
 		msg := []byte(fnErr.Error())
-		mark, sent := m.core.mark(), time.Now()
 		if err := m.complete(ctx, lock, StateFailed, msg, hb.leaseEnd, c.obs); err != nil {
 			c.notWritten(err)
 			return res, outcome{}, errors.Join(fnErr, err)
 		}
-		m.core.rememberWrite(c.key, c.fp, StateFailed, msg, sent, mark)
 		c.obs.recordedFailure()
 		return res, outcome{settled: true, state: StateFailed, payload: msg}, fnErr
 	}
@@ -254,12 +252,10 @@ func (c *call[Req, Resp]) execute(ctx context.Context, lock Lock, claimedAt time
 		c.obs.outcomeNotRecorded()
 		return res, outcome{}, fmt.Errorf("%w; key released", err)
 	}
-	mark, sent := m.core.mark(), time.Now()
 	if err := m.complete(ctx, lock, StateCompleted, payload, hb.leaseEnd, c.obs); err != nil {
 		c.notWritten(err)
 		return res, outcome{}, err
 	}
-	m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, sent, mark)
 	return res, outcome{settled: true, state: StateCompleted, payload: payload}, nil
 }
 

@@ -331,9 +331,9 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		c.obs.outcomeNotRecorded()
 		return res, outcome{}, finished, fmt.Errorf("%w; transaction rolled back", err)
 	}
-	mark, sent := m.core.mark(), time.Now() // sent: the record's TTL runs from after it
+	start := time.Now()
 	err = claim.Complete(txCtx, StateCompleted, payload, m.core.cfg.TTL)
-	c.obs.storeOp(ctx, "complete", sent, err)
+	c.obs.storeOp(ctx, "complete", start, err)
 	if err != nil {
 		c.rollback(ctx, claim, "outcome not written")
 		c.obs.outcomeNotRecorded()
@@ -345,7 +345,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: record outcome of key %q; transaction rolled back: %w", c.key, err)
 	}
-	start := time.Now()
+	start = time.Now()
 	err = claim.Commit(txCtx)
 	c.obs.storeOp(ctx, "commit", start, err)
 	if err != nil {
@@ -363,11 +363,7 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		}
 		return res, outcome{}, finished, fmt.Errorf("idempotency: commit key %q: the outcome and fn's writes were committed together or not at all; retry with the same key to find out which: %w", c.key, err)
 	}
-	// An outcome that the caller has not committed yet is neither shared
-	// nor cached.
-	if !c.joined {
-		m.core.rememberWrite(c.key, c.fp, StateCompleted, payload, sent, mark)
-	}
+	// An outcome that the caller has not committed yet is not shared.
 	return res, outcome{settled: !c.joined, state: StateCompleted, payload: payload}, finished, nil
 }
 
@@ -392,7 +388,6 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 		// same race again (the spin model found that cycle).
 		return outcome{}, nil
 	}
-	mark, sent := m.core.mark(), time.Now()
 	if err == nil {
 		if err = claim.Complete(wctx, StateFailed, msg, m.core.cfg.TTL); err != nil {
 			c.rollback(wctx, claim, "failure not recorded")
@@ -403,9 +398,6 @@ func (c *txCall[Req, Resp, Tx]) recordFailure(ctx context.Context, fnErr error) 
 	if err != nil {
 		m.core.log.Error("idempotency: permanent failure not recorded", m.core.keyAttr(c.key), m.core.errAttr(err, c.key))
 		return outcome{}, fmt.Errorf("%w: key %q: the permanent failure was not recorded; a retry runs fn again (none of its writes were committed): %w", ErrNotRecorded, c.key, err)
-	}
-	if !c.joined {
-		m.core.rememberWrite(c.key, c.fp, StateFailed, msg, sent, mark)
 	}
 	return outcome{settled: !c.joined, state: StateFailed, payload: msg}, nil
 }

@@ -14,9 +14,10 @@
 // Only finished outcomes (a recorded value or a recorded [idempotency.Permanent]
 // failure), never a key in progress, each with the fingerprint of its
 // request, so a different request under a cached key still gets
-// [idempotency.ErrRequestMismatch]. The Manager adds an outcome when it
-// records one and when a claim finds one that the store says how long it
-// has left. An entry lives until the earliest of:
+// [idempotency.ErrRequestMismatch]. The Manager adds an outcome when a
+// replay reads it from the store and the store says how long it has left
+// (the outcomes it records itself are not added, so new keys pay nothing
+// for the cache). An entry lives until the earliest of:
 //
 //   - its record's expiry. The store tells how long the record has left by
 //     its own clock; the Manager counts that from before it sent the read,

@@ -25,9 +25,9 @@ type Charge struct {
 	ID string `json:"id"`
 }
 
-// A Manager with a cache: the first retry of a key this process recorded
-// is answered from memory, with no store read; Forget drops the key from
-// the store and the cache.
+// A Manager with a cache: the first retry of a key reads the store and
+// caches the outcome, the next ones are answered from memory; Forget drops
+// the key from the store and the cache.
 func Example() {
 	dir, err := os.MkdirTemp("", "idemcache-example")
 	if err != nil {
@@ -68,7 +68,7 @@ func Example() {
 
 	charge := func(context.Context, ChargeRequest) (Charge, error) { return Charge{ID: "ch_1"}, nil }
 	req := ChargeRequest{Account: "acct_42", Amount: 500}
-	for range 2 {
+	for range 3 {
 		res, err := charges.DoResult(ctx, "order-1", req, charge)
 		fmt.Println(res.Value.ID, "replayed:", res.Replayed, "from memory:", seen, err)
 	}
@@ -78,6 +78,7 @@ func Example() {
 	fmt.Println(res.Value.ID, "replayed:", res.Replayed, "from memory:", seen, err)
 	// Output:
 	// ch_1 replayed: false from memory: false <nil>
+	// ch_1 replayed: true from memory: false <nil>
 	// ch_1 replayed: true from memory: true <nil>
 	// forgotten: true <nil>
 	// ch_1 replayed: false from memory: false <nil>

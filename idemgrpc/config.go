@@ -143,8 +143,8 @@ type Config struct {
 	// Defaults to nil: nothing is observed.
 	Observer *idempotency.Observer
 
-	// Cache answers retries of calls this process has recorded or
-	// replayed from memory, without a store read: see
+	// Cache answers retries of calls this process has replayed once
+	// from memory, without a store read: see
 	// [idempotency.Config.Cache] and package idemcache. A key forgotten in
 	// the store (idemctl forget) may still be replayed from it until the
 	// cache's MaxAge. Defaults to nil: every retry reads the store.

@@ -121,8 +121,8 @@ func TestFinalStatusReplayed(t *testing.T) {
 		if n := svc.runs.Load(); n != 2 {
 			t.Fatalf("handler ran %d times, want once per namespace", n)
 		}
-		if n := hits.Load(); n != 2 {
-			t.Errorf("%d replays came from the cache; want both of the cached namespace's", n)
+		if n := hits.Load(); n != 1 {
+			t.Errorf("%d replays came from the cache; want the second of the cached namespace's (the first reads the store)", n)
 		}
 	})
 }

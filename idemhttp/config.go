@@ -166,8 +166,8 @@ type Config struct {
 	// nil: nothing is observed.
 	Observer *idempotency.Observer
 
-	// Cache answers retries of requests this process has recorded or
-	// replayed from memory, without a store read: see
+	// Cache answers retries of requests this process has replayed once
+	// from memory, without a store read: see
 	// [idempotency.Config.Cache] and package idemcache. A key forgotten in
 	// the store (idemctl forget) may still be replayed from it until the
 	// cache's MaxAge. Defaults to nil: every retry reads the store.
