@@ -1,26 +1,18 @@
 package idemgrpc
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/idemkit/idempotency/internal/scopedkey"
 )
 
-// A stored key is hex(SHA-256(scope)[:16]) + ":" + the client's key, the
-// same derivation as idemhttp's, so operators' tools (idemctl's -scope) work
-// for both. The digest has a fixed length, so the split is unambiguous
-// whatever the scope holds, and a long scope never eats into the client's
-// key budget.
-const (
-	scopeDigestBytes = 16
-	scopePrefixLen   = 2*scopeDigestBytes + 1
-)
+// storedKey is the key the Manager stores for a client key sent by scope:
+// see package scopedkey, shared with the other transport's package.
+func storedKey(scope, key string) string { return scopedkey.Stored(scope, key) }
 
-func storedKey(scope, key string) string {
-	sum := sha256.Sum256([]byte(scope))
-	return hex.EncodeToString(sum[:scopeDigestBytes]) + ":" + key
-}
+// scopePrefixLen is what the stored key puts before the client's key.
+const scopePrefixLen = scopedkey.PrefixLen
 
 // StoredKey returns the key under which the interceptor records a call a
 // client made with key while its scope was scope: what an operator passes,

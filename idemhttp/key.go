@@ -1,27 +1,19 @@
 package idemhttp
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/idemkit/idempotency/internal/scopedkey"
 )
 
-// A stored key is hex(SHA-256(scope)[:16]) + ":" + the client's key. The
-// digest has a fixed length, so the split is unambiguous whatever the scope
-// holds, a long scope never eats into the client's key budget, and scopes
-// collide only if SHA-256 truncated to 128 bits does.
-const (
-	scopeDigestBytes = 16
-	scopePrefixLen   = 2*scopeDigestBytes + 1
-)
+// storedKey is the key the Manager stores for a client key sent by scope:
+// see package scopedkey, shared with the other transport's package.
+func storedKey(scope, key string) string { return scopedkey.Stored(scope, key) }
 
-// storedKey returns the key the Manager stores for a client key sent by scope.
-func storedKey(scope, key string) string {
-	sum := sha256.Sum256([]byte(scope))
-	return hex.EncodeToString(sum[:scopeDigestBytes]) + ":" + key
-}
+// scopePrefixLen is what the stored key puts before the client's key.
+const scopePrefixLen = scopedkey.PrefixLen
 
 // keyError is why a key header was refused; its message is the problem's
 // detail, so it never repeats the (possibly huge or hostile) value itself.
