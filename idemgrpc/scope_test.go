@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,9 +57,29 @@ func TestConcurrentDuplicates(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			forEachStore(t, func(t *testing.T, s idempotency.Store) {
 				ctx := context.Background()
-				svc := &payments{}
-				c := serve(t, s, idemgrpc.Config{Methods: []string{chargeMethod}, Wait: wait}, svc)
 				const n = 50
+				// The handler returns only once the other calls have
+				// overlapped it: without Wait, once all n-1 were refused as
+				// in progress; with Wait, once all n reached the
+				// interceptor (the others then wait for its outcome).
+				var arrived, refused atomic.Int64
+				overlapped := make(chan struct{})
+				svc := &payments{charge: func(_ context.Context, req *testpb.ChargeRequest, run int64) (*testpb.Payment, error) {
+					<-overlapped
+					return payment(req, run), nil
+				}}
+				obs := &idempotency.Observer{CallEnd: func(_ context.Context, _ idempotency.CallInfo, e idempotency.CallEnd) {
+					if e.Outcome == idempotency.OutcomeInProgress && refused.Add(1) == n-1 && wait == 0 {
+						close(overlapped)
+					}
+				}}
+				idem := mustInterceptor(t, s, idemgrpc.Config{Methods: []string{chargeMethod}, Wait: wait, Observer: obs})
+				c := serveWith(t, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+					if arrived.Add(1) == n && wait > 0 {
+						close(overlapped)
+					}
+					return idem(ctx, req, info, h)
+				}, svc)
 				answers := make([]answer, n)
 				var start, wg sync.WaitGroup
 				start.Add(1)
@@ -89,6 +110,9 @@ func TestConcurrentDuplicates(t *testing.T) {
 				}
 				if fresh != 1 {
 					t.Fatalf("%d answers were not marked replayed, want 1", fresh)
+				}
+				if r := replays(answers); (wait == 0 && r != 0) || (wait > 0 && r != n-1) {
+					t.Fatalf("%d answers were replays; want %d", r, map[bool]int{true: 0, false: n - 1}[wait == 0])
 				}
 			})
 		})
@@ -257,4 +281,15 @@ func TestPanicReleasesKey(t *testing.T) {
 	}
 	wantRun(t, call(ctx, c, "k", charge("acct", 1)), 2)
 	wantReplay(t, call(ctx, c, "k", charge("acct", 1)), 2)
+}
+
+// replays counts the answers marked replayed.
+func replays(answers []answer) int {
+	n := 0
+	for _, a := range answers {
+		if a.replayed() {
+			n++
+		}
+	}
+	return n
 }

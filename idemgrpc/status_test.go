@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -77,7 +78,7 @@ func TestRefusals(t *testing.T) {
 		}
 		// The same key and message on another covered method.
 		var hdr metadata.MD
-		_, err := c.Lookup(metadata.AppendToOutgoingContext(ctx, idemgrpc.DefaultMetadataKey, "k"), charge("acct", 1))
+		_, err := c.Lookup(metadata.AppendToOutgoingContext(ctx, idemgrpc.DefaultMetadataKey, "k"), charge("acct", 1), grpc.Header(&hdr))
 		wantRefusal(t, answer{st: status.Convert(err), header: hdr}, codes.FailedPrecondition, idemgrpc.ReasonRequestMismatch)
 		wantReplay(t, call(ctx, c, "k", charge("acct", 1)), 2)
 		if n := svc.runs.Load(); n != 2 {
