@@ -117,8 +117,11 @@ func postgresQueries(t string) queries {
 		// goroutine per query under a cancellable context, and the CTE
 		// costs more to plan and run. Measured against it, new keys went
 		// from 0.74-0.90 to 0.89-1.0 of the floor.
-		insert: `INSERT INTO ` + t + ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at)` +
-			` VALUES ($1, $2, $3, 0, $4, ` + now + ` + $5` + micro + `, ` + now + ` + $6` + micro + `)` +
+		// created_at is set from the same clock reading as the lease,
+		// not left to its default now(), the transaction's start, which
+		// under load can be milliseconds earlier.
+		insert: `INSERT INTO ` + t + ` (namespace, idem_key, fingerprint, state, token, locked_until, expires_at, created_at)` +
+			` VALUES ($1, $2, $3, 0, $4, ` + now + ` + $5` + micro + `, ` + now + ` + $6` + micro + `, ` + now + `)` +
 			` ON CONFLICT (namespace, idem_key) DO NOTHING`,
 		takeover: `UPDATE ` + t + ` SET fingerprint = $1, state = 0, token = $2, payload = NULL,` +
 			` locked_until = ` + now + ` + $3` + micro + `, expires_at = ` + now + ` + $4` + micro + `, created_at = ` + now +
