@@ -45,22 +45,22 @@ type Cache interface {
 }
 
 // forgets counts the Forget calls of this process that have deleted from a
-// store. A call reads it before a store read or write whose record it may
-// cache, and adds the entry only if it has not moved since: a Forget in
-// between may have deleted the record the call is about to cache. The
-// check and the add hold forgetting for reading, and a Forget's count and
-// removal hold it for writing, so that once Forget returns no call can add
-// the record it deleted (a lock taken only on misses and writes, never on a
-// hit).
+// store. A call reads it before a store read whose record it may cache,
+// and adds the entry only if it has not moved since: a Forget in between
+// may have deleted the record the call is about to cache. The check and the
+// add hold forgetting for reading, and a Forget's count and removal hold it
+// for writing, so that once Forget returns no call can add the record it
+// deleted (a lock taken only when a replay read the store, never on a hit
+// or a new key).
 var (
 	forgets    atomic.Uint64
 	forgetting sync.RWMutex
 )
 
-// cacheMark is forgets as a call read it before a store operation.
+// cacheMark is forgets as a call read it before a store read.
 type cacheMark uint64
 
-// mark returns the mark to pass to remember for a store operation about to
+// mark returns the mark to pass to remember for a store read about to
 // start.
 func (c *core[Resp]) mark() cacheMark {
 	if c.cfg.Cache == nil {
