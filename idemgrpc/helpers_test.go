@@ -1,10 +1,8 @@
 package idemgrpc_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -23,6 +21,7 @@ import (
 	"github.com/idemkit/idempotency/idemgrpc"
 	"github.com/idemkit/idempotency/idemgrpc/internal/testpb"
 	"github.com/idemkit/idempotency/internal/testdb"
+	"github.com/idemkit/idempotency/internal/testlog"
 	"github.com/idemkit/idempotency/internal/teststores"
 )
 
@@ -245,26 +244,7 @@ func retryInfoOf(st *status.Status) *errdetails.RetryInfo {
 }
 
 // logBuffer collects what a slog.Logger writes, for tests to read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) Logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+type logBuffer = testlog.Buffer
 
 // forEachShared runs fn in parallel on every backend with stores that share
 // one table or key prefix: see teststores.ForEachShared.
