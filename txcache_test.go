@@ -127,3 +127,63 @@ func TestTxManagerCacheNeverOutlivesRecord(t *testing.T) {
 		}
 	})
 }
+
+// lateCommitStore is a TxStore whose commits take effect but whose answer
+// is lost after the lease ran out: as a connection that stalled during
+// COMMIT. Its claims' context ends at the lease, with cause ErrLeaseLost,
+// whatever the claim does meanwhile.
+type lateCommitStore struct{ *sqlstore.Store }
+
+func (s lateCommitStore) BeginTx(ctx context.Context, req idempotency.ClaimRequest) (idempotency.ClaimedTx[*sqlx.Tx], idempotency.ClaimResult, error) {
+	c, res, err := s.Store.BeginTx(ctx, req)
+	if c != nil {
+		lctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), req.Lease, idempotency.ErrLeaseLost)
+		c = lateCommit{c, lctx, cancel}
+	}
+	return c, res, err
+}
+
+type lateCommit struct {
+	idempotency.ClaimedTx[*sqlx.Tx]
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c lateCommit) Context() context.Context { return c.ctx }
+
+func (c lateCommit) Commit(ctx context.Context) error {
+	defer c.cancel()
+	if err := c.ClaimedTx.Commit(ctx); err != nil {
+		return err
+	}
+	<-c.ctx.Done() // the lease runs out before the answer arrives
+	return errors.New("connection reset by peer")
+}
+
+func (c lateCommit) Rollback(ctx context.Context) error {
+	defer c.cancel()
+	return c.ClaimedTx.Rollback(ctx)
+}
+
+// TestTxManagerCommitAnswerLost: a commit whose answer is lost after the
+// lease ran out may have committed (here it did), so the caller is told the
+// outcome is unknown, never ErrLeaseLost, which says it rolled back; a
+// retry replays it.
+func TestTxManagerCommitAnswerLost(t *testing.T) {
+	forEachTxEnv(t, func(t *testing.T, e *txEnv) {
+		ctx := context.Background()
+		m := newTxManager(t, lateCommitStore{e.store}, idempotency.Config{Namespace: "orders", Lease: 200 * time.Millisecond})
+		var runs counter
+		_, err := m.Do(ctx, "k", charge{"acct", 1}, e.orderFn(&runs, "k"))
+		if err == nil || errors.Is(err, idempotency.ErrLeaseLost) {
+			t.Fatalf("Do = %v; want an error saying the commit's outcome is unknown, not ErrLeaseLost", err)
+		}
+		r, err := m.DoResult(ctx, "k", charge{"acct", 1}, e.orderFn(&runs, "k"))
+		if err != nil || !r.Replayed {
+			t.Fatalf("retry = %+v, %v; want the committed outcome replayed", r, err)
+		}
+		if n := e.orderRows(t, "k"); n != 1 {
+			t.Errorf("%d order rows; want 1", n)
+		}
+	})
+}

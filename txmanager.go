@@ -356,7 +356,11 @@ func (c *txCall[Req, Resp, Tx]) execute(ctx, txCtx context.Context, claim Claime
 		switch {
 		case c.retryable(err):
 			return res, outcome{}, runAgain, err
-		case leaseRanOut(txCtx):
+		// A COMMIT that was sent and failed may have committed, even when
+		// the lease ran out meanwhile (its answer came too late): only a
+		// commit the store refused because the lease had ended first, or
+		// DoIn's savepoint, rolled back for sure.
+		case leaseRanOut(txCtx) && (c.joined || errors.Is(err, ErrLeaseLost)):
 			return res, outcome{}, finished, c.leaseLost(ctx, err)
 		case c.joined:
 			return res, outcome{}, finished, fmt.Errorf("idempotency: key %q: release savepoint: %w", c.key, err)
