@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"bytes"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,9 @@ type Cache interface {
 }
 
 // forgets counts the Forget calls of this process that have deleted from a
-// store. A call reads it before a store read whose record it may cache,
+// store, in stripes by namespace and key, so that a Forget of one key does
+// not keep the calls on other keys from caching. A call reads its key's
+// stripe before a store read whose record it may cache,
 // and adds the entry only if it has not moved since: a Forget in between
 // may have deleted the record the call is about to cache. The check and the
 // add hold forgetting for reading, and a Forget's count and removal hold it
@@ -53,20 +56,33 @@ type Cache interface {
 // deleted (a lock taken only when a replay read the store, never on a hit
 // or a new key).
 var (
-	forgets    atomic.Uint64
+	forgets    [forgetStripes]atomic.Uint64
 	forgetting sync.RWMutex
+	stripeSeed = maphash.MakeSeed()
 )
+
+const forgetStripes = 1024
+
+// forgetStripe is the counter of forgets for (namespace, key).
+func forgetStripe(namespace, key string) *atomic.Uint64 {
+	var h maphash.Hash
+	h.SetSeed(stripeSeed)
+	h.WriteString(namespace)
+	h.WriteByte(0)
+	h.WriteString(key)
+	return &forgets[h.Sum64()%forgetStripes]
+}
 
 // cacheMark is forgets as a call read it before a store read.
 type cacheMark uint64
 
 // mark returns the mark to pass to remember for a store read about to
 // start.
-func (c *core[Resp]) mark() cacheMark {
+func (c *core[Resp]) mark(key string) cacheMark {
 	if c.cfg.Cache == nil {
 		return 0
 	}
-	return cacheMark(forgets.Load())
+	return cacheMark(forgetStripe(c.cfg.Namespace, key).Load())
 }
 
 // fromCache answers the call from Config.Cache when it holds key's finished
@@ -101,7 +117,7 @@ func (c *core[Resp]) remember(key string, rec Record, deadline time.Time, m cach
 	rec.Payload = bytes.Clone(rec.Payload)
 	forgetting.RLock()
 	defer forgetting.RUnlock()
-	if cacheMark(forgets.Load()) == m {
+	if cacheMark(forgetStripe(c.cfg.Namespace, key).Load()) == m {
 		c.cfg.Cache.Add(c.cfg.Namespace, key, rec, deadline)
 	}
 }

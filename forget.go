@@ -48,7 +48,7 @@ func (c *core[Resp]) forget(ctx context.Context, store Store, key string) (bool,
 func (c *core[Resp]) uncache(key string) {
 	forgetting.Lock()
 	defer forgetting.Unlock()
-	forgets.Add(1)
+	forgetStripe(c.cfg.Namespace, key).Add(1)
 	if c.cfg.Cache != nil {
 		c.cfg.Cache.Remove(c.cfg.Namespace, key)
 	}

@@ -153,7 +153,7 @@ func (c *call[Req, Resp]) attempt(ctx context.Context) (Result[Resp], outcome, e
 	var poll poller
 	for {
 		lock := Lock{Namespace: m.core.cfg.Namespace, Key: c.key, Token: newToken()}
-		mark := m.core.mark()
+		mark := m.core.mark(c.key)
 		claimedAt := time.Now()
 		cr, err := m.store.Claim(ctx, ClaimRequest{
 			Namespace:   lock.Namespace,

@@ -248,7 +248,7 @@ func (c *txCall[Req, Resp, Tx]) once(ctx context.Context, claimed func()) (Resul
 	// commit. The store bounds the transaction with it and ends the
 	// claim's context when it runs out; a replay opens no transaction and
 	// needs no deadline.
-	mark := m.core.mark()
+	mark := m.core.mark(c.key)
 	start := time.Now()
 	claim, cr, err := c.claim(ctx, req)
 	if errors.Is(err, ErrInProgress) {
